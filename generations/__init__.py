@@ -1,0 +1,1 @@
+"""The generations app: prompts, assets, jobs, videos and the providers that make them."""

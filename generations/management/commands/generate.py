@@ -1,0 +1,92 @@
+"""`manage.py generate "prompt"`: run one generation through the same services and pipeline
+as the dashboard, print its progress and the path of each video. For scripts and smoke
+checks. Needs a running worker, or `--with-worker` to start one inside this process."""
+
+from __future__ import annotations
+
+import time
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from generations import services
+from generations.models import ASPECT_RATIOS, RESOLUTIONS, Generation
+from generations.states import State
+
+
+class Command(BaseCommand):
+    help = "Generate a video from a prompt through the normal pipeline and print its path."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("prompt")
+        parser.add_argument("--user", default="studio-cli", help="owner (made if missing)")
+        parser.add_argument("--resolution", choices=list(RESOLUTIONS), default="720p")
+        parser.add_argument("--aspect-ratio", choices=list(ASPECT_RATIOS), default="16:9")
+        parser.add_argument("--seconds", type=int, default=5)
+        parser.add_argument("--variations", type=int, default=1)
+        parser.add_argument("--provider", default=None)
+        parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument("--priority", action="store_true")
+        parser.add_argument("--timeout", type=float, default=600.0)
+        parser.add_argument(
+            "--with-worker",
+            action="store_true",
+            help="start a Celery worker inside this process for the duration of the job",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        user, _ = get_user_model().objects.get_or_create(username=options["user"])
+        worker: AbstractContextManager[Any] = nullcontext()
+        if options["with_worker"]:
+            from celery.contrib.testing.worker import start_worker
+
+            from studio.celery import app
+
+            worker = start_worker(
+                app, pool="threads", concurrency=2, perform_ping_check=False,
+                queues=["priority", "standard", "media"],
+            )
+        with worker:
+            try:
+                generation = services.generation_create(
+                    owner=user,
+                    prompt=options["prompt"],
+                    resolution=options["resolution"],
+                    aspect_ratio=options["aspect_ratio"],
+                    seconds=options["seconds"],
+                    variations=options["variations"],
+                    priority=options["priority"],
+                    provider=options["provider"],
+                    seed=options["seed"],
+                )
+            except ValidationError as exc:
+                raise CommandError("; ".join(exc.messages)) from exc
+            self.stdout.write(f"generation {generation.pk} queued")
+            generation = self._follow(generation, options["timeout"])
+        if generation.state != State.SUCCEEDED:
+            raise CommandError(
+                f"generation {generation.pk} ended {generation.state}: {generation.error_message}"
+            )
+        for video in generation.videos.order_by("index"):
+            self.stdout.write(str(settings.MEDIA_ROOT / video.file.name))
+
+    def _follow(self, generation: Generation, timeout: float) -> Generation:
+        deadline = time.monotonic() + timeout
+        seen: tuple[str, int] = ("", -1)
+        while time.monotonic() < deadline:
+            generation.refresh_from_db()
+            now = (generation.state, generation.progress)
+            if now != seen:
+                self.stdout.write(f"{generation.get_state_display():<11} {generation.progress:3d}%")
+                seen = now
+            if generation.is_final:
+                return generation
+            time.sleep(0.25)
+        raise CommandError(
+            f"generation {generation.pk} did not finish in {timeout:.0f} s "
+            "(is a worker running? try --with-worker)"
+        )

@@ -1,0 +1,205 @@
+"""Domain models: Asset (an upload), Generation (one press of Generate) with its event log,
+and Video (one result file)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from generations.states import ACTIVE_STATES, State, is_final
+
+RESOLUTIONS: dict[str, int] = {"480p": 480, "720p": 720, "1080p": 1080}
+ASPECT_RATIOS: dict[str, tuple[int, int]] = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
+VARIATION_CHOICES = (1, 2, 4)
+MAX_SECONDS = 20
+DEFAULT_FPS = 24
+
+
+def frame_size(resolution: str, aspect_ratio: str) -> tuple[int, int]:
+    """Width and height in pixels: the short side is the resolution, both sides even."""
+    short = RESOLUTIONS[resolution]
+    a, b = ASPECT_RATIOS[aspect_ratio]
+    long_side = round(short * max(a, b) / min(a, b) / 2) * 2
+    return (long_side, short) if a >= b else (short, long_side)
+
+
+def _asset_path(instance: Asset, filename: str) -> str:
+    return f"assets/{instance.owner_id}/{instance.id}/original.{instance.extension}"
+
+
+def _video_path(instance: Video, filename: str) -> str:
+    return f"videos/{instance.owner_id}/{instance.id}/{filename}"
+
+
+class Asset(models.Model):
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        VIDEO = "video", "Video"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    file = models.FileField(upload_to=_asset_path, max_length=300)
+    thumbnail = models.FileField(upload_to=_asset_path, max_length=300, blank=True)
+    original_name = models.CharField(max_length=255)
+    mime = models.CharField(max_length=64)
+    extension = models.CharField(max_length=8)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    duration = models.FloatField(null=True, blank=True)
+    size_bytes = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class Generation(models.Model):
+    """One press of Generate: the prompt, the settings, the job's state and its provider job."""
+
+    State = State
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    prompt = models.TextField()
+    resolution = models.CharField(max_length=8, default="720p")
+    aspect_ratio = models.CharField(max_length=8, default="16:9")
+    seconds = models.PositiveSmallIntegerField(default=5)
+    fps = models.PositiveSmallIntegerField(default=DEFAULT_FPS)
+    variations = models.PositiveSmallIntegerField(default=1)
+    priority = models.BooleanField(default=False)
+    provider = models.CharField(max_length=64)
+    model = models.CharField(max_length=128, blank=True)
+    seed = models.BigIntegerField(null=True, blank=True)
+    reference = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.SET_NULL)
+
+    state = models.CharField(max_length=16, choices=State.choices, default=State.DRAFT)
+    progress = models.PositiveSmallIntegerField(default=0)
+    # The idempotency key sent with the submission; it finds the provider job after a crash.
+    submit_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+    provider_job_id = models.CharField(max_length=255, blank=True, db_index=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    polls = models.PositiveIntegerField(default=0)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"]),
+            models.Index(fields=["state", "updated_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prompt[:60]} ({self.get_state_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("generation_detail", args=[self.id])
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return frame_size(self.resolution, self.aspect_ratio)
+
+    @property
+    def is_final(self) -> bool:
+        return is_final(self.state)
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    @property
+    def queue(self) -> str:
+        return "priority" if self.priority else "standard"
+
+    @property
+    def elapsed_seconds(self) -> float | None:
+        if self.queued_at and self.finished_at:
+            return (self.finished_at - self.queued_at).total_seconds()
+        return None
+
+    def settings_dict(self) -> dict[str, Any]:
+        width, height = self.size
+        return {
+            "resolution": self.resolution,
+            "aspect_ratio": self.aspect_ratio,
+            "width": width,
+            "height": height,
+            "seconds": self.seconds,
+            "fps": self.fps,
+            "variations": self.variations,
+            "priority": self.priority,
+            "provider": self.provider,
+            "model": self.model,
+            "seed": self.seed,
+        }
+
+
+class GenerationEvent(models.Model):
+    """One line of a Generation's append-only log: a state change or a notable step."""
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    from_state = models.CharField(max_length=16, blank=True)
+    to_state = models.CharField(max_length=16, blank=True)
+    message = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_state} → {self.to_state}: {self.message}"
+
+
+class Video(models.Model):
+    """One result file of a Generation, copied into our storage and probed."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="videos")
+    index = models.PositiveSmallIntegerField(default=0)
+    file = models.FileField(upload_to=_video_path, max_length=300)
+    poster = models.FileField(upload_to=_video_path, max_length=300, blank=True)
+    codec = models.CharField(max_length=32, blank=True)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    fps = models.FloatField(default=0)
+    duration = models.FloatField(default=0)
+    frames = models.PositiveIntegerField(default=0)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    probe = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["generation", "index"], name="one_video_per_variation")
+        ]
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.generation.prompt[:60]} #{self.index + 1}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("video_detail", args=[self.id])

@@ -1,0 +1,1 @@
+"""Generation providers: one small adapter per backend behind one base class and a registry."""

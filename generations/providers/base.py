@@ -1,0 +1,138 @@
+"""The provider contract every backend adapter implements, and the errors it may raise.
+
+A provider is driven by the pipeline in ``generations.services`` in four steps:
+``submit`` (returns a job id at once), ``poll`` (one short look, never a wait),
+``download`` (copies the finished files to a local folder) and ``cancel``. Errors are
+sorted into transient ones (retried with backoff) and permanent ones (the job ends with
+the message shown to the creator).
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can make; the dashboard offers only these settings."""
+
+    resolutions: tuple[str, ...] = ("480p", "720p", "1080p")
+    aspect_ratios: tuple[str, ...] = ("16:9", "9:16", "1:1")
+    min_seconds: int = 1
+    max_seconds: int = 20
+    max_variations: int = 4
+    image_input: bool = False
+    video_input: bool = False
+    remix: bool = False
+    extend: bool = False
+    audio: bool = False
+    models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """Everything a provider needs to start one job. ``key`` is the idempotency key."""
+
+    key: str
+    prompt: str
+    width: int
+    height: int
+    seconds: int
+    fps: int
+    variations: int = 1
+    seed: int | None = None
+    model: str = ""
+    reference_path: Path | None = None
+    reference_kind: str = ""
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    CANCELED = "canceled"
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    state: JobState
+    progress: int | None = None
+    error_code: str = ""
+    error_message: str = ""
+    # Seconds the provider asks us to wait before the next poll, when it says so.
+    retry_after: float | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class ProviderError(Exception):
+    """A provider call failed. ``message`` is fit to show to the creator."""
+
+    transient: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, code: str = "", retry_after: float | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.retry_after = retry_after
+
+
+class TransientError(ProviderError):
+    """Worth another try later: rate limits, timeouts, 5xx, lost connections."""
+
+    transient = True
+
+
+class PermanentError(ProviderError):
+    """Trying again will not help: bad request, auth, missing job."""
+
+
+class ModerationError(PermanentError):
+    """The provider's policy refused the prompt or its output: the job ends rejected."""
+
+
+class Provider(ABC):
+    """One generation backend. Subclasses set the class attributes and the five methods."""
+
+    slug: ClassVar[str]
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    is_ai: ClassVar[bool] = True
+
+    @abstractmethod
+    def capabilities(self) -> Capabilities: ...
+
+    def is_available(self) -> bool:
+        """Whether the dashboard should offer this provider now."""
+        return True
+
+    def find_job(self, key: str) -> str | None:
+        """The job id already made for this idempotency key, if the provider can tell.
+
+        Called before a submission whose earlier attempt's outcome is unknown (a crash,
+        a timeout), so that a job is never sent twice."""
+        return None
+
+    @abstractmethod
+    def submit(self, request: JobRequest) -> str:
+        """Start a job and return its id. Raises ProviderError."""
+
+    @abstractmethod
+    def poll(self, job_id: str) -> JobStatus:
+        """One look at the job, without waiting. Raises ProviderError."""
+
+    @abstractmethod
+    def download(self, job_id: str, dest: Path) -> list[Path]:
+        """Copy the finished job's videos into the folder ``dest``, one file per variation,
+        in order. Safe to call again. Raises ProviderError."""
+
+    def cancel(self, job_id: str) -> None:
+        """Ask the provider to stop the job; best effort, never raises for a finished job."""
+
+    def release(self, job_id: str) -> None:
+        """Forget a job whose files are in our storage (free the provider's scratch space)."""

@@ -1,0 +1,30 @@
+"""URLs of the generations app."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from generations import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("generate/", views.generate, name="generate"),
+    path("generations/<uuid:generation_id>/", views.generation_detail, name="generation_detail"),
+    path("generations/<uuid:generation_id>/card/", views.generation_card, name="generation_card"),
+    path(
+        "generations/<uuid:generation_id>/cancel/",
+        views.generation_cancel,
+        name="generation_cancel",
+    ),
+    path("gallery/", views.gallery, name="gallery"),
+    path("videos/<uuid:video_id>/", views.video_detail, name="video_detail"),
+    path("videos/<uuid:video_id>/file/", views.video_file, name="video_file"),
+    path("videos/<uuid:video_id>/poster/", views.video_poster, name="video_poster"),
+    path("videos/<uuid:video_id>/delete/", views.video_delete, name="video_delete"),
+    path("assets/", views.asset_upload, name="asset_upload"),
+    path("assets/<uuid:asset_id>/thumbnail/", views.asset_thumbnail, name="asset_thumbnail"),
+    path("assets/<uuid:asset_id>/delete/", views.asset_delete, name="asset_delete"),
+    path("staff/videos/<uuid:video_id>/poster/", views.admin_video_poster,
+         name="admin_video_poster"),
+    path("signup/", views.signup, name="signup"),
+]

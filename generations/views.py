@@ -1,0 +1,249 @@
+"""Views: the Create-video dashboard, job cards, gallery, detail pages, uploads and media.
+
+Function views of a few lines; logic lives in services and selectors. A view renders its
+page, or for htmx requests the partial the page defines inline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from generations import selectors, services
+from generations.forms import GenerateForm, SignupForm, UploadForm
+from generations.models import Generation, Video
+from generations.providers.registry import UnknownProvider, get_provider
+from generations.serving import serve_file
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user)
+        return redirect("dashboard")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+def _dashboard_context(request: HttpRequest, form: GenerateForm) -> dict[str, Any]:
+    return {
+        "form": form,
+        "upload_form": UploadForm(),
+        "assets": selectors.assets_for_user(request.user)[:24],
+        "jobs": selectors.generations_recent(request.user),
+        "prompt_limit": settings.STUDIO_PROMPT_MAX_CHARS,
+        "providers": form.providers,
+    }
+
+
+def _initial_from(generation: Generation) -> dict[str, Any]:
+    return {
+        "prompt": generation.prompt,
+        "resolution": generation.resolution,
+        "aspect_ratio": generation.aspect_ratio,
+        "seconds": generation.seconds,
+        "variations": generation.variations,
+        "priority": generation.priority,
+        "provider": generation.provider,
+        "seed": generation.seed,
+        "reference": generation.reference_id,
+        "parent": generation.id,
+    }
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    initial: dict[str, Any] = {}
+    if source := request.GET.get("from"):
+        initial = _initial_from(selectors.generation_get_for_user(request.user, source))
+    form = GenerateForm(initial=initial, user=request.user)
+    return render(request, "generations/dashboard.html", _dashboard_context(request, form))
+
+
+@login_required
+@require_POST
+def generate(request: HttpRequest) -> HttpResponse:
+    form = GenerateForm(request.POST, user=request.user)
+    new_job = None
+    if form.is_valid():
+        data = form.cleaned_data
+        parent = None
+        if data["parent"]:
+            parent = selectors.generation_get_for_user(request.user, data["parent"])
+        try:
+            new_job = services.generation_create(
+                owner=request.user,
+                prompt=data["prompt"],
+                resolution=data["resolution"],
+                aspect_ratio=data["aspect_ratio"],
+                seconds=data["seconds"],
+                variations=data["variations"],
+                priority=data["priority"],
+                provider=data["provider"],
+                seed=data["seed"],
+                reference=data["reference"],
+                parent=parent,
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            if not request.htmx:
+                return redirect("dashboard")
+            keep = {k: data[k] for k in ("resolution", "aspect_ratio", "seconds", "variations",
+                                          "provider")}
+            form = GenerateForm(initial=keep, user=request.user)
+    context = {**_dashboard_context(request, form), "new_job": new_job}
+    if request.htmx:
+        return render(request, "generations/dashboard.html#create-panel", context)
+    return render(request, "generations/dashboard.html", context)
+
+
+@login_required
+@require_GET
+def generation_card(request: HttpRequest, generation_id: str) -> HttpResponse:
+    generation = selectors.generation_get_for_user(request.user, generation_id)
+    return render(request, "generations/dashboard.html#job-card", {"job": generation})
+
+
+@login_required
+@require_POST
+def generation_cancel(request: HttpRequest, generation_id: str) -> HttpResponse:
+    generation = selectors.generation_get_for_user(request.user, generation_id)
+    services.generation_cancel(generation=generation, by=request.user)
+    generation.refresh_from_db()
+    if request.htmx:
+        return render(request, "generations/dashboard.html#job-card", {"job": generation})
+    return redirect("dashboard")
+
+
+@login_required
+@require_GET
+def generation_detail(request: HttpRequest, generation_id: str) -> HttpResponse:
+    generation = selectors.generation_get_for_user(request.user, generation_id)
+    return _detail(request, generation, video=None)
+
+
+@login_required
+@require_GET
+def video_detail(request: HttpRequest, video_id: str) -> HttpResponse:
+    video = selectors.video_get_for_user(request.user, video_id)
+    return _detail(request, video.generation, video=video)
+
+
+def _detail(request: HttpRequest, generation: Generation, video: Any) -> HttpResponse:
+    videos = list(generation.videos.all())
+    if video is None and videos:
+        video = videos[0]
+    try:
+        provider_name = get_provider(generation.provider).name
+    except UnknownProvider:
+        provider_name = generation.provider
+    context = {
+        "generation": generation,
+        "video": video,
+        "videos": videos,
+        "events": generation.events.all(),
+        "provider_name": provider_name,
+    }
+    return render(request, "generations/detail.html", context)
+
+
+@login_required
+@require_GET
+def gallery(request: HttpRequest) -> HttpResponse:
+    videos = selectors.videos_for_user(request.user)
+    page = Paginator(videos, settings.STUDIO_GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    template = "generations/gallery.html"
+    if request.htmx:
+        template += "#gallery-grid"
+    return render(request, template, {"page": page})
+
+
+@login_required
+@require_GET
+def video_file(request: HttpRequest, video_id: str) -> HttpResponse:
+    video = selectors.video_get_for_user(request.user, video_id)
+    download = None
+    if request.GET.get("download"):
+        download = f"studio-{video.generation.prompt[:40].strip() or 'video'}-{video.index + 1}.mp4"
+    return serve_file(request, video.file, content_type="video/mp4", download_name=download)
+
+
+@login_required
+@require_GET
+def video_poster(request: HttpRequest, video_id: str) -> HttpResponse:
+    video = selectors.video_get_for_user(request.user, video_id)
+    return serve_file(request, video.poster, content_type="image/jpeg")
+
+
+@staff_member_required
+@require_GET
+def admin_video_poster(request: HttpRequest, video_id: str) -> HttpResponse:
+    video = get_object_or_404(Video, pk=video_id)
+    return serve_file(request, video.poster, content_type="image/jpeg")
+
+
+@login_required
+@require_POST
+def video_delete(request: HttpRequest, video_id: str) -> HttpResponse:
+    video = selectors.video_get_for_user(request.user, video_id)
+    services.video_delete(video=video)
+    messages.success(request, "Video deleted.")
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("gallery"))
+    return redirect("gallery")
+
+
+@login_required
+@require_POST
+def asset_upload(request: HttpRequest) -> HttpResponse:
+    form = UploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.asset_create(owner=request.user, upload=form.cleaned_data["file"])
+        except ValidationError as exc:
+            form.add_error("file", exc.messages)
+        else:
+            form = UploadForm()
+    status = 200 if request.htmx or not form.errors else 400
+    context = {"upload_form": form, "assets": selectors.assets_for_user(request.user)[:24]}
+    if request.htmx:
+        return render(request, "generations/dashboard.html#assets-panel", context)
+    if form.errors:
+        return render(request, "generations/dashboard.html#assets-panel", context, status=status)
+    return redirect("dashboard")
+
+
+@login_required
+@require_GET
+def asset_thumbnail(request: HttpRequest, asset_id: str) -> HttpResponse:
+    asset = selectors.asset_get_for_user(request.user, asset_id)
+    return serve_file(request, asset.thumbnail, content_type="image/jpeg")
+
+
+@login_required
+@require_POST
+def asset_delete(request: HttpRequest, asset_id: str) -> HttpResponse:
+    asset = selectors.asset_get_for_user(request.user, asset_id)
+    services.asset_delete(asset=asset)
+    context = {"upload_form": UploadForm(), "assets": selectors.assets_for_user(request.user)[:24]}
+    if request.htmx:
+        return render(request, "generations/dashboard.html#assets-panel", context)
+    return redirect("dashboard")

@@ -1,0 +1,64 @@
+// Small progressive enhancements: prompt character count, "use as reference",
+// drag-and-drop upload and hover previews. Everything works without it.
+(function () {
+  "use strict";
+
+  document.addEventListener("input", function (event) {
+    var el = event.target;
+    if (el.tagName !== "TEXTAREA") return;
+    var counter = document.querySelector('.char-count[data-for="' + el.id + '"] .count');
+    if (counter) counter.textContent = el.value.length;
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest(".use-asset");
+    if (!button) return;
+    var select = document.querySelector('#generate-form select[name="reference"]');
+    if (select) {
+      select.value = button.dataset.asset;
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+      select.scrollIntoView({ behavior: "smooth", block: "center" });
+    }
+  });
+
+  function zone(event) { return event.target.closest && event.target.closest(".dropzone"); }
+  document.addEventListener("dragover", function (event) {
+    var z = zone(event);
+    if (!z) return;
+    event.preventDefault();
+    z.classList.add("dragging");
+  });
+  document.addEventListener("dragleave", function (event) {
+    var z = zone(event);
+    if (z) z.classList.remove("dragging");
+  });
+  document.addEventListener("drop", function (event) {
+    var z = zone(event);
+    if (!z) return;
+    event.preventDefault();
+    z.classList.remove("dragging");
+    var input = z.querySelector('input[type="file"]');
+    if (!input || !event.dataTransfer.files.length) return;
+    input.files = event.dataTransfer.files;
+    z.requestSubmit();
+  });
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (input.type === "file" && input.closest(".dropzone") && input.files.length) {
+      input.closest(".dropzone").requestSubmit();
+    }
+  });
+
+  document.addEventListener("mouseover", function (event) {
+    var video = event.target.closest && event.target.closest(".tile") && event.target.closest(".tile").querySelector("video.hover-preview");
+    if (!video) return;
+    if (!video.src) video.src = video.dataset.src;
+    video.play().catch(function () {});
+  });
+  document.addEventListener("mouseout", function (event) {
+    var tile = event.target.closest && event.target.closest(".tile");
+    if (!tile || tile.contains(event.relatedTarget)) return;
+    var video = tile.querySelector("video.hover-preview");
+    if (video) video.pause();
+  });
+})();

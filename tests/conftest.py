@@ -1,0 +1,155 @@
+"""Shared fixtures: isolated media folders, users, and a real Celery worker process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import override_settings
+
+from studio.celery import app as celery_app
+from studio.settings import filesystem_broker_options
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKER_TIMINGS = {
+    "STUDIO_JOB_STALL_SECONDS": "3",
+    "STUDIO_REAPER_INTERVAL": "1",
+    "STUDIO_POLL_MIN_SECONDS": "0.2",
+    "STUDIO_POLL_MAX_SECONDS": "1",
+}
+
+
+@pytest.fixture(scope="session")
+def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("var")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_storage(var_dir: Path) -> Iterator[None]:
+    """Media, work files and the embedded broker live in a fresh folder per test session."""
+    override = override_settings(
+        MEDIA_ROOT=var_dir / "media",
+        STUDIO_WORK_DIR=var_dir / "work",
+        VAR_DIR=var_dir,
+        STUDIO_JOB_STALL_SECONDS=float(WORKER_TIMINGS["STUDIO_JOB_STALL_SECONDS"]),
+    )
+    override.enable()
+    if settings.CELERY_BROKER_URL.startswith("filesystem"):
+        celery_app.conf.broker_transport_options = filesystem_broker_options(var_dir)
+    yield
+    override.disable()
+
+
+@pytest.fixture
+def user(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("ada", password="pw-ada-123")
+
+
+@pytest.fixture
+def other_user(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("bob", password="pw-bob-123")
+
+
+@pytest.fixture
+def owner_client(client: Any, user: Any) -> Any:
+    client.force_login(user)
+    return client
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def worker_env(var_dir: Path) -> dict[str, str]:
+    """The environment a worker process needs to share this test session's world."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "studio.settings",
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "STUDIO_VAR_DIR": str(var_dir),
+        "MEDIA_ROOT": str(var_dir / "media"),
+        "STUDIO_WORK_DIR": str(var_dir / "work"),
+        **WORKER_TIMINGS,
+    }
+
+
+class Worker:
+    """A real `celery worker -B` process, started in its own process group."""
+
+    def __init__(self, var_dir: Path, name: str) -> None:
+        self.log = var_dir / f"{name}.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "studio", "worker", "-B",
+             "-Q", "priority,standard,media", "--concurrency", "2", "--loglevel", "INFO",
+             "-n", f"{name}@%h", "--schedule", str(var_dir / f"{name}-beat")],
+            cwd=ROOT,
+            env=worker_env(var_dir),
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while b" ready." not in self.log.read_bytes():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL the worker and every process it started."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture(scope="session")
+def _purged_broker() -> None:
+    celery_app.control.purge()
+
+
+@pytest.fixture
+def start_worker(
+    var_dir: Path, django_db_setup: Any, _purged_broker: None
+) -> Iterator[Callable[[], Worker]]:
+    """Start real worker processes on demand; all are stopped at the end of the test."""
+    started: list[Worker] = []
+
+    def start() -> Worker:
+        worker = Worker(var_dir, f"worker{len(started)}-{os.getpid()}")
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
+    """Poll until the predicate is truthy (no fixed sleeps); returns its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -1,0 +1,92 @@
+"""The pipeline end to end with real Celery worker processes and the real broker."""
+
+from __future__ import annotations
+
+import av
+import pytest
+
+from generations import services
+from generations.models import Generation, GenerationEvent
+from generations.states import State
+from tests.conftest import wait_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+
+def _final(generation: Generation, timeout: float = 90) -> Generation:
+    def done() -> bool:
+        generation.refresh_from_db()
+        return generation.is_final
+
+    wait_for(done, timeout, f"generation to end (last state {generation.state})")
+    return generation
+
+
+def test_a_generation_goes_from_queued_to_a_playable_mp4(start_worker, user):
+    start_worker()
+    generation = services.generation_create(
+        owner=user, prompt="a hot-air balloon over a canyon", resolution="480p",
+        aspect_ratio="9:16", seconds=2, variations=2, seed=11,
+    )
+
+    _final(generation)
+
+    assert generation.state == State.SUCCEEDED, generation.error_message
+    assert generation.progress == 100
+    videos = list(generation.videos.order_by("index"))
+    assert len(videos) == 2
+    for video in videos:
+        with av.open(video.file.path) as container:
+            stream = container.streams.video[0]
+            frames = sum(1 for _ in container.decode(stream))
+            assert stream.codec_context.name == "h264"
+            assert (stream.codec_context.width, stream.codec_context.height) == (480, 854)
+            assert float(stream.average_rate) == pytest.approx(24, abs=0.01)
+        assert abs(frames - 48) <= 1
+        assert video.duration == pytest.approx(2, abs=1 / 24 + 1e-6)
+        assert video.poster
+        assert len(video.sha256) == 64
+    states = [e.to_state for e in generation.events.exclude(to_state="")]
+    assert states == ["queued", "submitting", "running", "downloading", "finishing", "succeeded"]
+
+
+def test_a_worker_killed_mid_job_is_recovered_without_a_duplicate(start_worker, user):
+    first = start_worker()
+    generation = services.generation_create(
+        owner=user, prompt="a slow pan over a city at night", resolution="720p",
+        aspect_ratio="16:9", seconds=12, seed=5,
+    )
+
+    def rendering() -> bool:
+        generation.refresh_from_db()
+        return generation.state == State.RUNNING and generation.progress > 10
+
+    wait_for(rendering, 90, "the render to be under way")
+    first.kill()
+    start_worker()
+    _final(generation, timeout=180)
+
+    assert generation.state == State.SUCCEEDED, generation.error_message
+    assert generation.videos.count() == 1
+    events = GenerationEvent.objects.filter(generation=generation)
+    assert events.filter(message="submitted").count() == 1
+    assert events.filter(message__startswith="resumed a stalled job").exists()
+    with av.open(generation.videos.get().file.path) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 12 * 24
+
+
+def test_cancel_stops_a_running_job(start_worker, user):
+    start_worker()
+    generation = services.generation_create(
+        owner=user, prompt="a long drift through clouds", resolution="1080p", seconds=20,
+    )
+
+    def running() -> bool:
+        generation.refresh_from_db()
+        return generation.state == State.RUNNING
+
+    wait_for(running, 60, "the job to run")
+    assert services.generation_cancel(generation=generation, by=user)
+    generation.refresh_from_db()
+    assert generation.state == State.CANCELED
+    assert not generation.videos.exists()

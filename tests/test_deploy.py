@@ -1,0 +1,60 @@
+"""What can be checked of the production path without a Docker engine: the compose file's
+shape, the commands it runs, the Dockerfile's steps, and the env example's completeness."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_runs_web_worker_beat_postgres_and_redis():
+    services = _compose()["services"]
+    assert {"web", "worker", "beat", "db", "redis"} <= set(services)
+    for name in ("web", "worker", "beat"):
+        service = services[name]
+        assert service["build"]["dockerfile"] == "docker/Dockerfile"
+        assert service["environment"]["DATABASE_URL"].startswith("postgres://")
+        assert service["environment"]["CELERY_BROKER_URL"].startswith("redis://")
+        assert set(service["depends_on"]) == {"db", "redis"}
+    assert services["db"]["healthcheck"] and services["redis"]["healthcheck"]
+
+
+def test_compose_commands_name_real_modules_and_queues():
+    services = _compose()["services"]
+    worker = shlex.split(services["worker"]["command"])
+    assert worker[:4] == ["celery", "-A", "studio", "worker"]
+    queues = worker[worker.index("-Q") + 1].split(",")
+    assert set(queues) == {"priority", "standard", "media"}
+    assert shlex.split(services["beat"]["command"])[:4] == ["celery", "-A", "studio", "beat"]
+    web = services["web"]["command"]
+    assert "manage.py migrate" in web and "gunicorn studio.wsgi" in web
+
+
+def test_the_dockerfile_installs_the_project_and_serves_with_gunicorn():
+    text = (ROOT / "docker" / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.1[23]", text, re.M)
+    assert "pip install ." in text
+    assert "collectstatic" in text
+    assert re.search(r"^USER (?!root)", text, re.M)
+    for copied in re.findall(r"^COPY (\S+)", text, re.M):
+        if copied != ".":
+            assert (ROOT / copied).exists(), copied
+
+
+def test_every_setting_read_from_the_environment_is_documented():
+    names: set[str] = set()
+    for path in [ROOT / "studio" / "settings.py"]:
+        names |= set(re.findall(r'env_\w+\(\s*"([A-Z_]+)"', path.read_text()))
+    example = (ROOT / "docker" / ".env.example").read_text()
+    documented = set(re.findall(r"^([A-Z_]+)=", example, re.M))
+    assert names, "no settings found"
+    assert names <= documented, names - documented
