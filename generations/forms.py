@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
+from django.core.validators import MaxLengthValidator
 
 from generations.models import ASPECT_RATIOS, MAX_SECONDS, RESOLUTIONS, VARIATION_CHOICES, Asset
 from generations.providers.registry import available_providers
@@ -40,7 +41,7 @@ class GenerateForm(forms.Form):
         limit = settings.STUDIO_PROMPT_MAX_CHARS
         prompt = self.fields["prompt"]
         prompt.max_length = limit
-        prompt.validators.append(forms.CharField(max_length=limit).validators[-1])
+        prompt.validators.append(MaxLengthValidator(limit))
         prompt.widget.attrs["maxlength"] = str(limit)
         providers = available_providers()
         self.fields["provider"].choices = [

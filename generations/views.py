@@ -211,24 +211,36 @@ def video_delete(request: HttpRequest, video_id: str) -> HttpResponse:
     return redirect("gallery")
 
 
+def _assets_panel(
+    request: HttpRequest, upload_form: UploadForm, *, selected: Any = None, status: int = 200
+) -> HttpResponse:
+    """The assets panel; for htmx it also refreshes the reference picker out of band."""
+    reference_form = GenerateForm(initial={"reference": selected}, user=request.user)
+    context = {
+        "upload_form": upload_form,
+        "assets": selectors.assets_for_user(request.user)[:24],
+        "form": reference_form,
+        "oob": True,
+    }
+    return render(request, "generations/dashboard.html#assets-panel", context, status=status)
+
+
 @login_required
 @require_POST
 def asset_upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST, request.FILES)
+    asset = None
     if form.is_valid():
         try:
-            services.asset_create(owner=request.user, upload=form.cleaned_data["file"])
+            asset = services.asset_create(owner=request.user, upload=form.cleaned_data["file"])
         except ValidationError as exc:
             form.add_error("file", exc.messages)
         else:
             form = UploadForm()
-    status = 200 if request.htmx or not form.errors else 400
-    context = {"upload_form": form, "assets": selectors.assets_for_user(request.user)[:24]}
-    if request.htmx:
-        return render(request, "generations/dashboard.html#assets-panel", context)
-    if form.errors:
-        return render(request, "generations/dashboard.html#assets-panel", context, status=status)
-    return redirect("dashboard")
+    if not request.htmx and not form.errors:
+        return redirect("dashboard")
+    status = 400 if form.errors and not request.htmx else 200
+    return _assets_panel(request, form, selected=asset.pk if asset else None, status=status)
 
 
 @login_required
@@ -243,7 +255,6 @@ def asset_thumbnail(request: HttpRequest, asset_id: str) -> HttpResponse:
 def asset_delete(request: HttpRequest, asset_id: str) -> HttpResponse:
     asset = selectors.asset_get_for_user(request.user, asset_id)
     services.asset_delete(asset=asset)
-    context = {"upload_form": UploadForm(), "assets": selectors.assets_for_user(request.user)[:24]}
     if request.htmx:
-        return render(request, "generations/dashboard.html#assets-panel", context)
+        return _assets_panel(request, UploadForm())
     return redirect("dashboard")

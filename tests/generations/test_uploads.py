@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import struct
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -22,6 +23,12 @@ from generations.models import Asset
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _own_media_folder(settings, tmp_path):
+    """A fresh media folder per test, so "no file left behind" sees only this test."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 def png_bytes(size: tuple[int, int] = (64, 48)) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, (200, 80, 40)).save(buf, "PNG")
@@ -29,9 +36,15 @@ def png_bytes(size: tuple[int, int] = (64, 48)) -> bytes:
 
 
 def mp4_bytes(frames: int = 12, size: tuple[int, int] = (64, 48), faststart: bool = True) -> bytes:
-    buf = io.BytesIO()
     options = {"movflags": "+faststart"} if faststart else {}
-    with av.open(buf, "w", format="mp4", options=options) as container:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "clip.mp4"
+        _encode(path, frames, size, options)
+        return path.read_bytes()
+
+
+def _encode(path: Path, frames: int, size: tuple[int, int], options: dict[str, str]) -> None:
+    with av.open(str(path), "w", format="mp4", options=options) as container:
         stream = container.add_stream("libx264", rate=12)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
@@ -41,7 +54,6 @@ def mp4_bytes(frames: int = 12, size: tuple[int, int] = (64, 48), faststart: boo
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
-    return buf.getvalue()
 
 
 def bomb_png(width: int = 30000, height: int = 30000) -> bytes:

@@ -1,0 +1,88 @@
+"""Django admin: operators see every model, and the actions call the services."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from generations.models import Generation, GenerationEvent
+from generations.states import State
+from tests.factories import make_generation
+from tests.pipeline import make_finished
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", "", "pw-root-123")
+    client.force_login(admin)
+    return client
+
+
+def test_every_admin_page_opens(staff_client, user):
+    generation = make_finished(user)
+    video = generation.videos.get()
+    event = generation.events.first()
+    urls = [
+        reverse("admin:generations_generation_changelist"),
+        reverse("admin:generations_generation_changelist") + "?q=paper+boat",
+        reverse("admin:generations_generation_change", args=[generation.pk]),
+        reverse("admin:generations_video_changelist"),
+        reverse("admin:generations_video_change", args=[video.pk]),
+        reverse("admin:generations_asset_changelist"),
+        reverse("admin:generations_generationevent_changelist"),
+        reverse("admin:generations_generationevent_change", args=[event.pk]),
+        reverse("admin_video_poster", args=[video.pk]),
+    ]
+    for url in urls:
+        assert staff_client.get(url).status_code == 200, url
+    changelist = staff_client.get(urls[0]).content.decode()
+    assert "paper boat" in changelist
+
+
+def test_creators_cannot_open_the_admin_poster_view(owner_client, user):
+    video = make_finished(user).videos.get()
+    response = owner_client.get(reverse("admin_video_poster", args=[video.pk]))
+    assert response.status_code == 302
+
+
+def test_the_cancel_action_cancels_active_jobs(staff_client, user):
+    running = make_generation(user, state=State.RUNNING)
+    done = make_generation(user, state=State.SUCCEEDED)
+
+    staff_client.post(
+        reverse("admin:generations_generation_changelist"),
+        {"action": "cancel", "_selected_action": [running.pk, done.pk]},
+    )
+
+    running.refresh_from_db()
+    done.refresh_from_db()
+    assert running.state == State.CANCELED
+    assert done.state == State.SUCCEEDED
+    assert GenerationEvent.objects.filter(generation=running, to_state="canceled").exists()
+
+
+def test_the_retry_action_queues_a_new_generation_for_ended_jobs(staff_client, user):
+    failed = make_generation(user, state=State.FAILED, error_message="boom")
+
+    staff_client.post(
+        reverse("admin:generations_generation_changelist"),
+        {"action": "retry", "_selected_action": [failed.pk]},
+    )
+
+    retry = Generation.objects.get(parent=failed)
+    assert retry.state == State.QUEUED
+    assert retry.prompt == failed.prompt
+    failed.refresh_from_db()
+    assert failed.state == State.FAILED
+
+
+def test_the_event_log_is_read_only(staff_client, user):
+    generation = make_generation(user)
+    event = GenerationEvent.objects.create(generation=generation, message="x")
+    url = reverse("admin:generations_generationevent_change", args=[event.pk])
+    staff_client.post(url, {"message": "changed"})
+    event.refresh_from_db()
+    assert event.message == "x"
+    assert staff_client.get(reverse("admin:generations_generationevent_add")).status_code == 403

@@ -1,0 +1,41 @@
+"""`manage.py generate` runs a job through the same pipeline and prints the file path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import pytest
+from django.core.management import CommandError, call_command
+
+from generations.models import Generation
+from tests.conftest import ROOT, worker_env
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+
+def test_generate_prints_progress_and_the_path_of_a_playable_video(var_dir):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "generate", "a kite above a beach", "--resolution",
+         "480p", "--aspect-ratio", "1:1", "--seconds", "1", "--with-worker", "--timeout", "120"],
+        cwd=ROOT, env=worker_env(var_dir), capture_output=True, text=True, timeout=180,
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert any("Generating" in line for line in lines)
+    assert "Done" in lines[-2] and "100%" in lines[-2]
+    path = Path(lines[-1])
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (480, 480)
+    generation = Generation.objects.get()
+    assert generation.owner.username == "studio-cli"
+
+
+def test_generate_refuses_bad_settings_with_a_clear_message():
+    with pytest.raises(CommandError, match="Duration must be"):
+        call_command("generate", "a kite", "--seconds", "25")
+    assert not Generation.objects.exists()
