@@ -52,9 +52,24 @@ def main() -> None:
     user, _ = get_user_model().objects.get_or_create(username="bench")
     log = (var / "worker.log").open("wb")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "studio", "worker", "-Q",
-         "priority,standard,media", "--concurrency", "2", "--loglevel", "INFO"],
-        cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "studio",
+            "worker",
+            "-Q",
+            "priority,standard,media",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         while b" ready." not in (var / "worker.log").read_bytes():
@@ -63,9 +78,12 @@ def main() -> None:
         for run in range(args.runs):
             start = time.perf_counter()
             g = services.generation_create(
-                owner=user, prompt=f"a lighthouse in a storm, run {run}",
-                resolution=args.resolution, aspect_ratio=args.aspect_ratio,
-                seconds=args.seconds, seed=run,
+                owner=user,
+                prompt=f"a lighthouse in a storm, run {run}",
+                resolution=args.resolution,
+                aspect_ratio=args.aspect_ratio,
+                seconds=args.seconds,
+                seed=run,
             )
             while not Generation.objects.get(pk=g.pk).is_final:
                 time.sleep(0.02)
@@ -74,13 +92,22 @@ def main() -> None:
             assert g.state == "succeeded", g.error_message
             width, height = g.size
             start = time.perf_counter()
-            render_title_card(out_path=var / "bare.mp4", prompt=g.prompt, width=width,
-                              height=height, seconds=g.seconds, fps=g.fps, seed=run)
+            render_title_card(
+                out_path=var / "bare.mp4",
+                prompt=g.prompt,
+                width=width,
+                height=height,
+                seconds=g.seconds,
+                fps=g.fps,
+                seed=run,
+            )
             bare.append(time.perf_counter() - start)
             print(f"run {run}: generate→done {pipeline[-1]:.2f} s, bare render {bare[-1]:.2f} s")
         p, b = statistics.median(pipeline), statistics.median(bare)
-        print(f"median: generate→done {p:.2f} s; bare render {b:.2f} s; ratio {p / b:.2f} "
-              f"({args.seconds} s {args.resolution} {args.aspect_ratio}, 24 fps)")
+        print(
+            f"median: generate→done {p:.2f} s; bare render {b:.2f} s; ratio {p / b:.2f} "
+            f"({args.seconds} s {args.resolution} {args.aspect_ratio}, 24 fps)"
+        )
     finally:
         worker.terminate()
         worker.wait(30)

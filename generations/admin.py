@@ -49,21 +49,51 @@ def _poster(video: Video) -> str:
 
 @admin.register(Generation)
 class GenerationAdmin(admin.ModelAdmin):
-    list_display = ("short_prompt", "state", "progress", "provider", "owner", "created_at",
-                    "duration")
+    list_display = (
+        "short_prompt",
+        "state",
+        "progress",
+        "provider",
+        "owner",
+        "created_at",
+        "duration",
+    )
     list_filter = ("state", "provider", "resolution", "priority", "created_at")
     search_fields = ("prompt", "provider_job_id", "id", "owner__username")
     list_select_related = ("owner",)
     date_hierarchy = "created_at"
     readonly_fields = (
-        "id", "owner", "parent", "state", "progress", "submit_key", "provider_job_id",
-        "claimed_until", "polls", "error_code", "error_message", "created_at", "updated_at",
-        "queued_at", "started_at", "finished_at", "deadline_at", "reference",
+        "id",
+        "owner",
+        "parent",
+        "state",
+        "progress",
+        "submit_key",
+        "provider_job_id",
+        "claimed_until",
+        "polls",
+        "error_code",
+        "error_message",
+        "created_at",
+        "updated_at",
+        "queued_at",
+        "started_at",
+        "finished_at",
+        "deadline_at",
+        "reference",
     )
     fields = (
-        "id", "owner", "prompt", ("resolution", "aspect_ratio", "seconds", "fps"),
-        ("variations", "priority", "seed"), ("provider", "model"), "reference", "parent",
-        ("state", "progress"), ("provider_job_id", "submit_key"), ("error_code", "error_message"),
+        "id",
+        "owner",
+        "prompt",
+        ("resolution", "aspect_ratio", "seconds", "fps"),
+        ("variations", "priority", "seed"),
+        ("provider", "model"),
+        "reference",
+        "parent",
+        ("state", "progress"),
+        ("provider_job_id", "submit_key"),
+        ("error_code", "error_message"),
         ("created_at", "queued_at", "started_at", "finished_at", "deadline_at"),
     )
     inlines = (VideoInline, GenerationEventInline)
@@ -85,27 +115,51 @@ class GenerationAdmin(admin.ModelAdmin):
             if generation.is_final:
                 services.generation_retry(generation=generation, by=request.user)
                 made += 1
-        self.message_user(request, f"Queued {made} new generation(s); jobs still running were left alone.")
+        self.message_user(
+            request, f"Queued {made} new generation(s); jobs still running were left alone."
+        )
 
     @admin.action(description="Cancel")
     def cancel(self, request: HttpRequest, queryset: QuerySet[Generation]) -> None:
-        canceled = sum(
-            services.generation_cancel(generation=g, by=request.user) for g in queryset
-        )
+        canceled = sum(services.generation_cancel(generation=g, by=request.user) for g in queryset)
         level = messages.SUCCESS if canceled else messages.WARNING
         self.message_user(request, f"Canceled {canceled} generation(s).", level)
 
 
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
-    list_display = ("poster_preview", "__str__", "owner", "width", "height", "duration",
-                    "size_bytes", "created_at")
+    list_display = (
+        "poster_preview",
+        "__str__",
+        "owner",
+        "width",
+        "height",
+        "duration",
+        "size_bytes",
+        "created_at",
+    )
     list_select_related = ("owner", "generation")
     list_filter = ("created_at", "codec")
     search_fields = ("generation__prompt", "sha256", "id")
-    readonly_fields = ("poster_preview", "id", "owner", "generation", "index", "file", "poster",
-                       "codec", "width", "height", "fps", "duration", "frames", "size_bytes",
-                       "sha256", "probe", "created_at")
+    readonly_fields = (
+        "poster_preview",
+        "id",
+        "owner",
+        "generation",
+        "index",
+        "file",
+        "poster",
+        "codec",
+        "width",
+        "height",
+        "fps",
+        "duration",
+        "frames",
+        "size_bytes",
+        "sha256",
+        "probe",
+        "created_at",
+    )
 
     @admin.display(description="Poster")
     def poster_preview(self, obj: Video) -> str:
@@ -117,14 +171,35 @@ class VideoAdmin(admin.ModelAdmin):
 
 @admin.register(Asset)
 class AssetAdmin(admin.ModelAdmin):
-    list_display = ("original_name", "kind", "mime", "width", "height", "size_bytes", "owner",
-                    "created_at")
+    list_display = (
+        "original_name",
+        "kind",
+        "mime",
+        "width",
+        "height",
+        "size_bytes",
+        "owner",
+        "created_at",
+    )
     list_filter = ("kind", "mime")
     list_select_related = ("owner",)
     search_fields = ("original_name", "sha256")
-    readonly_fields = ("id", "owner", "kind", "file", "thumbnail", "original_name", "mime",
-                       "extension", "width", "height", "duration", "size_bytes", "sha256",
-                       "created_at")
+    readonly_fields = (
+        "id",
+        "owner",
+        "kind",
+        "file",
+        "thumbnail",
+        "original_name",
+        "mime",
+        "extension",
+        "width",
+        "height",
+        "duration",
+        "size_bytes",
+        "sha256",
+        "created_at",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -46,7 +46,7 @@ def generations_in_flight(user: Any) -> QuerySet[Generation]:
 def generations_recent(user: Any, limit: int = 12) -> list[Generation]:
     """The creator's latest jobs (in flight and just ended) for the dashboard's job list."""
     return list(
-        Generation.objects.filter(owner=user).prefetch_related("videos").order_by("-created_at")[
-            :limit
-        ]
+        Generation.objects.filter(owner=user)
+        .prefetch_related("videos")
+        .order_by("-created_at")[:limit]
     )

@@ -340,8 +340,9 @@ def _past_deadline(generation: Generation) -> bool:
 
 def _fail_on_error(generation: Generation, exc: ProviderError) -> None:
     to_state = State.REJECTED if isinstance(exc, ModerationError) else State.FAILED
-    generation_end(generation, to_state=to_state, code=exc.code or "provider_error",
-                   message=exc.message)
+    generation_end(
+        generation, to_state=to_state, code=exc.code or "provider_error", message=exc.message
+    )
 
 
 @contextmanager
@@ -398,8 +399,12 @@ def generation_submit(generation_id: Any) -> None:
     provider = get_provider(generation.provider)
     if not generation.provider_job_id:
         if _past_deadline(generation):
-            generation_end(generation, to_state=State.FAILED, code="timeout",
-                           message="The job could not be submitted before its deadline.")
+            generation_end(
+                generation,
+                to_state=State.FAILED,
+                code="timeout",
+                message="The job could not be submitted before its deadline.",
+            )
             return
         key = str(generation.submit_key)
         try:
@@ -433,8 +438,9 @@ def generation_submit(generation_id: Any) -> None:
                     claimed_until=None, polls=generation.polls + 1, updated_at=timezone.now()
                 )
                 _log(generation.pk, f"submit will be retried: {exc.message}")
-                _enqueue("submit_generation", generation,
-                         exc.retry_after or _backoff(generation.polls))
+                _enqueue(
+                    "submit_generation", generation, exc.retry_after or _backoff(generation.polls)
+                )
                 return
             _fail_on_error(generation, exc)
             return
@@ -464,8 +470,12 @@ def generation_poll(generation_id: Any) -> float | None:
     if generation.state != State.RUNNING:
         return None
     if _past_deadline(generation):
-        if generation_end(generation, to_state=State.FAILED, code="timeout",
-                          message="The job took longer than its deadline allows."):
+        if generation_end(
+            generation,
+            to_state=State.FAILED,
+            code="timeout",
+            message="The job took longer than its deadline allows.",
+        ):
             transaction.on_commit(lambda: _cancel_at_provider(generation))
         return None
     provider = get_provider(generation.provider)
@@ -497,21 +507,27 @@ def generation_poll(generation_id: Any) -> float | None:
             JobState.REJECTED: State.REJECTED,
             JobState.CANCELED: State.CANCELED,
         }[status.state]
-        message = status.error_message or {
-            State.FAILED: "The provider could not make this video.",
-            State.REJECTED: "The provider's content policy refused this prompt.",
-            State.CANCELED: "The provider canceled the job.",
-        }[to_state]
-        generation_end(generation, to_state=to_state,
-                       code=status.error_code or status.state.value, message=message)
+        message = (
+            status.error_message
+            or {
+                State.FAILED: "The provider could not make this video.",
+                State.REJECTED: "The provider's content policy refused this prompt.",
+                State.CANCELED: "The provider canceled the job.",
+            }[to_state]
+        )
+        generation_end(
+            generation,
+            to_state=to_state,
+            code=status.error_code or status.state.value,
+            message=message,
+        )
         return None
     low, high = PROGRESS_RUNNING_SPAN
     progress = low + (high - low) * (status.progress or 0) // 100
-    countdown = status.retry_after if status.retry_after is not None else _backoff(
-        generation.polls
-    )
+    countdown = status.retry_after if status.retry_after is not None else _backoff(generation.polls)
     updated = Generation.objects.filter(pk=generation.pk, state=State.RUNNING).update(
-        polls=generation.polls + 1, progress=max(progress, generation.progress),
+        polls=generation.polls + 1,
+        progress=max(progress, generation.progress),
         updated_at=timezone.now(),
     )
     if updated:
@@ -534,8 +550,9 @@ def generation_download(generation_id: Any) -> None:
                 Generation.objects.filter(pk=generation.pk).update(
                     polls=generation.polls + 1, updated_at=timezone.now()
                 )
-                _enqueue("download_generation", generation,
-                         exc.retry_after or _backoff(generation.polls))
+                _enqueue(
+                    "download_generation", generation, exc.retry_after or _backoff(generation.polls)
+                )
                 return
             _fail_on_error(generation, exc)
             return
@@ -577,8 +594,12 @@ def generation_finish(generation_id: Any) -> None:
         for video in videos:
             _finish_video(video)
     except MediaError as exc:
-        generation_end(generation, to_state=State.FAILED, code="bad_output",
-                       message=f"The result could not be read: {exc}")
+        generation_end(
+            generation,
+            to_state=State.FAILED,
+            code="bad_output",
+            message=f"The result could not be read: {exc}",
+        )
         return
     generation_transition(
         generation.pk,
@@ -627,8 +648,12 @@ def generations_reap() -> dict[str, int]:
     counts = {"timed_out": 0, "resumed": 0}
     active = Generation.objects.exclude(state__in=FINAL_STATES).exclude(state=State.DRAFT)
     for generation in active.filter(deadline_at__lt=now):
-        if generation_end(generation, to_state=State.FAILED, code="timeout",
-                          message="The job took longer than its deadline allows."):
+        if generation_end(
+            generation,
+            to_state=State.FAILED,
+            code="timeout",
+            message="The job took longer than its deadline allows.",
+        ):
             counts["timed_out"] += 1
             if generation.provider_job_id:
                 transaction.on_commit(lambda g=generation: _cancel_at_provider(g))

@@ -25,9 +25,7 @@ def serve_file(
         size = field_file.size
     except FileNotFoundError:
         raise Http404("No such file.") from None
-    disposition = (
-        {"as_attachment": True, "filename": download_name} if download_name else {}
-    )
+    disposition = {"as_attachment": True, "filename": download_name} if download_name else {}
     match = _RANGE.match(request.headers.get("Range", "").strip())
     if not match or (not match[1] and not match[2]):
         response = FileResponse(field_file.open("rb"), content_type=content_type, **disposition)

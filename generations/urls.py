@@ -24,7 +24,8 @@ urlpatterns = [
     path("assets/", views.asset_upload, name="asset_upload"),
     path("assets/<uuid:asset_id>/thumbnail/", views.asset_thumbnail, name="asset_thumbnail"),
     path("assets/<uuid:asset_id>/delete/", views.asset_delete, name="asset_delete"),
-    path("staff/videos/<uuid:video_id>/poster/", views.admin_video_poster,
-         name="admin_video_poster"),
+    path(
+        "staff/videos/<uuid:video_id>/poster/", views.admin_video_poster, name="admin_video_poster"
+    ),
     path("signup/", views.signup, name="signup"),
 ]

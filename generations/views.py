@@ -10,8 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -106,8 +106,10 @@ def generate(request: HttpRequest) -> HttpResponse:
         else:
             if not request.htmx:
                 return redirect("dashboard")
-            keep = {k: data[k] for k in ("resolution", "aspect_ratio", "seconds", "variations",
-                                          "provider")}
+            keep = {
+                k: data[k]
+                for k in ("resolution", "aspect_ratio", "seconds", "variations", "provider")
+            }
             form = GenerateForm(initial=keep, user=request.user)
     context = {**_dashboard_context(request, form), "new_job": new_job}
     if request.htmx:

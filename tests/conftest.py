@@ -93,9 +93,25 @@ class Worker:
     def __init__(self, var_dir: Path, name: str) -> None:
         self.log = var_dir / f"{name}.log"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "studio", "worker", "-B",
-             "-Q", "priority,standard,media", "--concurrency", "2", "--loglevel", "INFO",
-             "-n", f"{name}@%h", "--schedule", str(var_dir / f"{name}-beat")],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "studio",
+                "worker",
+                "-B",
+                "-Q",
+                "priority,standard,media",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "INFO",
+                "-n",
+                f"{name}@%h",
+                "--schedule",
+                str(var_dir / f"{name}-beat"),
+            ],
             cwd=ROOT,
             env=worker_env(var_dir),
             stdout=self.log.open("ab"),

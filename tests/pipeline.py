@@ -27,7 +27,12 @@ def run_inline(generation: Generation) -> Generation:
 
 def make_finished(owner: Any, **settings: Any) -> Generation:
     """A generation made through the real services and renderer, tiny and quick."""
-    fields = {"prompt": "a paper boat on a pond", "resolution": "480p", "seconds": 1,
-              "aspect_ratio": "1:1", "seed": 3}
+    fields = {
+        "prompt": "a paper boat on a pond",
+        "resolution": "480p",
+        "seconds": 1,
+        "aspect_ratio": "1:1",
+        "seed": 3,
+    }
     fields.update(settings)
     return run_inline(services.generation_create(owner=owner, **fields))

@@ -15,10 +15,16 @@ from PIL import Image
 from generations.media.errors import MediaError
 
 SUPPORTED = "JPEG, PNG, WebP, MP4, MOV or WebM"
-_IMAGE_TYPES = {"jpeg": ("image/jpeg", "jpg"), "png": ("image/png", "png"),
-                "webp": ("image/webp", "webp")}
-_VIDEO_TYPES = {"mp4": ("video/mp4", "mp4"), "mov": ("video/quicktime", "mov"),
-                "webm": ("video/webm", "webm")}
+_IMAGE_TYPES = {
+    "jpeg": ("image/jpeg", "jpg"),
+    "png": ("image/png", "png"),
+    "webp": ("image/webp", "webp"),
+}
+_VIDEO_TYPES = {
+    "mp4": ("video/mp4", "mp4"),
+    "mov": ("video/quicktime", "mov"),
+    "webm": ("video/webm", "webm"),
+}
 _PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
 
 
@@ -197,9 +203,7 @@ def probe_video(path: str | Path) -> VideoProbe:
                 raise MediaError("The file has no video track.")
             stream = container.streams.video[0]
             rate = stream.average_rate or stream.base_rate or Fraction(0)
-            frames = stream.frames or sum(
-                1 for p in container.demux(stream) if p.size
-            )
+            frames = stream.frames or sum(1 for p in container.demux(stream) if p.size)
             return VideoProbe(
                 codec=stream.codec_context.name,
                 width=stream.codec_context.width,

@@ -8,7 +8,7 @@ import os
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -50,7 +50,9 @@ def _field(colours: np.ndarray, motion: np.ndarray, t: float, w: int, h: int) ->
     return out / (weight + 1e-3)
 
 
-def _text_layer(prompt: str, width: int, height: int) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+def _text_layer(
+    prompt: str, width: int, height: int
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """The title and caption drawn once as RGBA; returns the layer and its bounding box."""
     layer = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
@@ -71,8 +73,9 @@ def _text_layer(prompt: str, width: int, height: int) -> tuple[np.ndarray, tuple
         draw.text((x, y), line, font=font, fill=(255, 255, 255, 255))
     small = ImageFont.load_default(size=max(9, short // 40))
     margin = max(6, short // 40)
-    draw.text((margin, height - margin - short // 40 - 4), CAPTION, font=small,
-              fill=(255, 255, 255, 170))
+    draw.text(
+        (margin, height - margin - short // 40 - 4), CAPTION, font=small, fill=(255, 255, 255, 170)
+    )
     array = np.asarray(layer)
     alpha = array[..., 3]
     rows, cols = np.nonzero(alpha)
@@ -88,6 +91,50 @@ def _backdrop(reference: str | Path, width: int, height: int) -> np.ndarray:
         return np.asarray(big, dtype=np.float32)
 
 
+def title_card_frames(
+    *,
+    prompt: str,
+    width: int,
+    height: int,
+    seconds: float,
+    fps: int,
+    seed: int,
+    reference_image: str | Path | None = None,
+) -> Iterator[np.ndarray]:
+    """The card's frames as RGB arrays: exactly the same pixels for the same arguments."""
+    frames = max(1, round(seconds * fps))
+    colours, motion = _palette(prompt, seed)
+    low_w, low_h = max(8, width // 16), max(8, height // 16)
+    text, (y0, y1, x0, x1) = _text_layer(prompt, width, height)
+    text_rgb = text[y0:y1, x0:x1, :3].astype(np.float32)
+    text_alpha = text[y0:y1, x0:x1, 3:4].astype(np.float32) / 255.0
+    backdrop = _backdrop(reference_image, width, height) if reference_image else None
+    bar = max(2, height // 120)
+    for i in range(frames):
+        t = i / fps
+        field = _field(colours, motion, t, low_w, low_h)
+        image = Image.fromarray(field.astype(np.uint8)).resize(
+            (width, height), Image.Resampling.BILINEAR
+        )
+        frame = np.array(image)
+        if backdrop is not None:
+            bh, bw = backdrop.shape[:2]
+            p = i / max(1, frames - 1)
+            ox = int((bw - width) * p)
+            oy = int((bh - height) * (0.5 + 0.5 * np.sin(p * 3.14))) // 2
+            window = backdrop[oy : oy + height, ox : ox + width]
+            frame = (window * 0.72 + frame * 0.28).astype(np.uint8)
+        fade = min(1.0, t / 0.6) if frames > 1 else 1.0
+        rise = int((1 - fade) * height * 0.03)
+        ty0, ty1 = y0 + rise, min(height, y1 + rise)
+        alpha = text_alpha[: ty1 - ty0] * fade
+        region = frame[ty0:ty1, x0:x1].astype(np.float32)
+        blended = region * (1 - alpha) + text_rgb[: ty1 - ty0] * alpha
+        frame[ty0:ty1, x0:x1] = blended.astype(np.uint8)
+        frame[height - bar :, : int(width * (i + 1) / frames)] = 255
+        yield frame
+
+
 def render_title_card(
     *,
     out_path: str | Path,
@@ -101,20 +148,25 @@ def render_title_card(
     on_progress: Callable[[float], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> None:
-    """Render ``round(seconds * fps)`` frames of ``width`` x ``height`` to an H.264 MP4.
+    """Encode ``title_card_frames`` (``round(seconds * fps)`` frames of ``width`` x
+    ``height``) to an H.264 MP4, yuv420p, moov first.
 
-    Deterministic for the same arguments. Writes to a temporary file beside ``out_path``
-    and moves it into place at the end, so a crash or a cancel (RenderCanceled) never
-    leaves a partial file there. ``on_progress`` gets fractions 0..1 (at most ~10 per second,
-    and 1.0 at the end)."""
+    The frames are deterministic; the encoded bits nearly so (libx264 as shipped in the
+    PyAV wheel gave slightly different bitstreams for identical input on some sizes, see
+    the tests). Writes to a temporary file beside ``out_path`` and moves it into place at
+    the end, so a crash or a cancel (RenderCanceled) never leaves a partial file there.
+    ``on_progress`` gets fractions 0..1 (at most ~10 per second, and 1.0 at the end)."""
     out_path = Path(out_path)
     frames = max(1, round(seconds * fps))
-    colours, motion = _palette(prompt, seed)
-    low_w, low_h = max(8, width // 16), max(8, height // 16)
-    text, (y0, y1, x0, x1) = _text_layer(prompt, width, height)
-    text_rgb = text[y0:y1, x0:x1, :3].astype(np.float32)
-    text_alpha = text[y0:y1, x0:x1, 3:4].astype(np.float32) / 255.0
-    backdrop = _backdrop(reference_image, width, height) if reference_image else None
+    pictures = title_card_frames(
+        prompt=prompt,
+        width=width,
+        height=height,
+        seconds=seconds,
+        fps=fps,
+        seed=seed,
+        reference_image=reference_image,
+    )
     fd, tmp_name = tempfile.mkstemp(dir=out_path.parent, prefix=".render-", suffix=".mp4")
     os.close(fd)
     tmp = Path(tmp_name)
@@ -126,34 +178,10 @@ def render_title_card(
             stream.pix_fmt = "yuv420p"
             stream.time_base = Fraction(1, fps)
             stream.options = {"preset": "veryfast", "crf": "22", "tune": "animation"}
-            for i in range(frames):
+            for i, frame in enumerate(pictures):
                 if should_cancel and i % 8 == 0 and should_cancel():
                     raise RenderCanceled()
-                t = i / fps
-                field = _field(colours, motion, t, low_w, low_h)
-                image = Image.fromarray(field.astype(np.uint8)).resize(
-                    (width, height), Image.Resampling.BILINEAR
-                )
-                frame = np.asarray(image, dtype=np.float32)
-                if backdrop is not None:
-                    bh, bw = backdrop.shape[:2]
-                    p = i / max(1, frames - 1)
-                    ox = int((bw - width) * p)
-                    oy = int((bh - height) * (0.5 + 0.5 * np.sin(p * 3.14)) / 1.0) // 2
-                    frame = backdrop[oy : oy + height, ox : ox + width] * 0.72 + frame * 0.28
-                else:
-                    frame = frame.copy()
-                fade = min(1.0, t / 0.6) if frames > 1 else 1.0
-                rise = int((1 - fade) * height * 0.03)
-                ty0, ty1 = y0 + rise, min(height, y1 + rise)
-                alpha = text_alpha[: ty1 - ty0] * fade
-                region = frame[ty0:ty1, x0:x1]
-                frame[ty0:ty1, x0:x1] = region * (1 - alpha) + text_rgb[: ty1 - ty0] * alpha
-                bar = max(2, height // 120)
-                frame[height - bar :, : int(width * (i + 1) / frames)] = 255
-                video_frame = av.VideoFrame.from_ndarray(
-                    np.clip(frame, 0, 255).astype(np.uint8), format="rgb24"
-                )
+                video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
                 video_frame.pts = i
                 for packet in stream.encode(video_frame):
                     out.mux(packet)

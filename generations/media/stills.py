@@ -30,7 +30,10 @@ def _frame_at(video_path: str | Path, at_fraction: float) -> Image.Image:
 
 
 def extract_poster(
-    video_path: str | Path, out_path: str | Path, *, at_fraction: float = 0.4,
+    video_path: str | Path,
+    out_path: str | Path,
+    *,
+    at_fraction: float = 0.4,
     max_width: int = 1280,
 ) -> tuple[int, int]:
     """Save one frame (at ``at_fraction`` of the duration) as a JPEG; returns its size."""

@@ -131,8 +131,8 @@ class Provider(ABC):
         """Copy the finished job's videos into the folder ``dest``, one file per variation,
         in order. Safe to call again. Raises ProviderError."""
 
-    def cancel(self, job_id: str) -> None:
+    def cancel(self, job_id: str) -> None:  # noqa: B027 (optional hook)
         """Ask the provider to stop the job; best effort, never raises for a finished job."""
 
-    def release(self, job_id: str) -> None:
+    def release(self, job_id: str) -> None:  # noqa: B027 (optional hook)
         """Forget a job whose files are in our storage (free the provider's scratch space)."""

@@ -18,9 +18,26 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 def test_generate_prints_progress_and_the_path_of_a_playable_video(var_dir):
     result = subprocess.run(
-        [sys.executable, "manage.py", "generate", "a kite above a beach", "--resolution",
-         "480p", "--aspect-ratio", "1:1", "--seconds", "1", "--with-worker", "--timeout", "120"],
-        cwd=ROOT, env=worker_env(var_dir), capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "manage.py",
+            "generate",
+            "a kite above a beach",
+            "--resolution",
+            "480p",
+            "--aspect-ratio",
+            "1:1",
+            "--seconds",
+            "1",
+            "--with-worker",
+            "--timeout",
+            "120",
+        ],
+        cwd=ROOT,
+        env=worker_env(var_dir),
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
 
     assert result.returncode == 0, result.stderr[-2000:]

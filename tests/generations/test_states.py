@@ -46,7 +46,7 @@ def test_every_illegal_transition_is_refused(user, from_state, to_state):
 
 
 def test_final_states_have_no_exits():
-    assert FINAL_STATES == {State.SUCCEEDED, State.FAILED, State.REJECTED, State.CANCELED}
+    assert {State.SUCCEEDED, State.FAILED, State.REJECTED, State.CANCELED} == FINAL_STATES
     for state in FINAL_STATES:
         assert TRANSITIONS[state] == frozenset()
 
@@ -74,9 +74,7 @@ def test_two_threads_racing_for_one_transition_leave_exactly_one_winner(user):
         try:
             barrier.wait()
             results.append(
-                generation_transition(
-                    generation.pk, from_state=State.RUNNING, to_state=to_state
-                )
+                generation_transition(generation.pk, from_state=State.RUNNING, to_state=to_state)
             )
         finally:
             connection.close()

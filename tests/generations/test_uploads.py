@@ -60,14 +60,17 @@ def bomb_png(width: int = 30000, height: int = 30000) -> bytes:
     """A small file whose header declares a huge image (the decompression-bomb shape)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
         )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     rows = zlib.compress(b"\x00" + b"\x00" * 3 * 16, 9)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(
-        b"IEND", b""
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
     )
 
 
@@ -126,14 +129,24 @@ def test_an_mp4_named_png_is_taken_for_what_it_is(owner_client, user):
     ("name", "make", "message"),
     [
         ("empty.png", lambda: b"", "empty"),
-        ("cut.mp4", lambda: mp4_bytes(frames=24)[: len(mp4_bytes(frames=24)) // 2],
-         "damaged or truncated"),
-        ("cut-moov-last.mp4",
-         lambda: mp4_bytes(frames=24, faststart=False)[: len(mp4_bytes(frames=24, faststart=False)) // 2],
-         "damaged or truncated"),
+        (
+            "cut.mp4",
+            lambda: mp4_bytes(frames=24)[: len(mp4_bytes(frames=24)) // 2],
+            "damaged or truncated",
+        ),
+        (
+            "cut-moov-last.mp4",
+            lambda: mp4_bytes(frames=24, faststart=False)[
+                : len(mp4_bytes(frames=24, faststart=False)) // 2
+            ],
+            "damaged or truncated",
+        ),
         ("bomb.png", bomb_png, "megapixels"),
-        ("drawing.svg",
-         lambda: b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>', "SVG"),
+        (
+            "drawing.svg",
+            lambda: b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>',
+            "SVG",
+        ),
         ("notes.txt", lambda: b"hello, not an image", "not a supported"),
     ],
 )

@@ -99,8 +99,14 @@ def test_the_htmx_gallery_returns_only_its_grid(owner_client, finished):
 def test_generate_creates_a_queued_job_and_answers_with_the_fresh_form(owner_client, user):
     response = owner_client.post(
         reverse("generate"),
-        {"prompt": "a comet over mountains", "resolution": "720p", "aspect_ratio": "9:16",
-         "seconds": 4, "variations": 2, "provider": "offline"},
+        {
+            "prompt": "a comet over mountains",
+            "resolution": "720p",
+            "aspect_ratio": "9:16",
+            "seconds": 4,
+            "variations": 2,
+            "provider": "offline",
+        },
         headers={"HX-Request": "true"},
     )
 
@@ -108,7 +114,10 @@ def test_generate_creates_a_queued_job_and_answers_with_the_fresh_form(owner_cli
     generation = Generation.objects.get(owner=user)
     assert generation.state == State.QUEUED
     assert (generation.resolution, generation.aspect_ratio, generation.seconds) == (
-        "720p", "9:16", 4)
+        "720p",
+        "9:16",
+        4,
+    )
     assert generation.size == (720, 1280)
     html = response.content.decode()
     assert html.strip().startswith('<section id="create-panel"')
@@ -129,8 +138,15 @@ def test_generate_creates_a_queued_job_and_answers_with_the_fresh_form(owner_cli
     ],
 )
 def test_bad_settings_get_a_form_error_and_save_nothing(owner_client, field, value, message):
-    data = {"prompt": "ok", "resolution": "720p", "aspect_ratio": "16:9", "seconds": 5,
-            "variations": 1, "provider": "offline", field: value}
+    data = {
+        "prompt": "ok",
+        "resolution": "720p",
+        "aspect_ratio": "16:9",
+        "seconds": 5,
+        "variations": 1,
+        "provider": "offline",
+        field: value,
+    }
 
     response = owner_client.post(reverse("generate"), data, headers={"HX-Request": "true"})
 
@@ -145,8 +161,15 @@ def test_another_users_asset_cannot_be_a_reference(owner_client, other_user):
     asset = upload_asset(other_user)
     response = owner_client.post(
         reverse("generate"),
-        {"prompt": "ok", "resolution": "720p", "aspect_ratio": "16:9", "seconds": 5,
-         "variations": 1, "provider": "offline", "reference": asset.pk},
+        {
+            "prompt": "ok",
+            "resolution": "720p",
+            "aspect_ratio": "16:9",
+            "seconds": 5,
+            "variations": 1,
+            "provider": "offline",
+            "reference": asset.pk,
+        },
         headers={"HX-Request": "true"},
     )
     assert "Select a valid choice" in response.content.decode()
@@ -160,8 +183,15 @@ def test_edit_prompt_prefills_the_dashboard_and_records_the_parent(owner_client,
 
     owner_client.post(
         reverse("generate"),
-        {"prompt": "a paper boat on a stormy pond", "resolution": "480p", "aspect_ratio": "1:1",
-         "seconds": 1, "variations": 1, "provider": "offline", "parent": finished.pk},
+        {
+            "prompt": "a paper boat on a stormy pond",
+            "resolution": "480p",
+            "aspect_ratio": "1:1",
+            "seconds": 1,
+            "variations": 1,
+            "provider": "offline",
+            "parent": finished.pk,
+        },
     )
 
     child = Generation.objects.exclude(pk=finished.pk).get()
@@ -222,7 +252,11 @@ def test_deleting_a_video_removes_its_files(owner_client, finished):
 def test_signup_logs_the_new_creator_in(client, django_user_model):
     response = client.post(
         reverse("signup"),
-        {"username": "cleo", "password1": "a-long-pass-phrase-9", "password2": "a-long-pass-phrase-9"},
+        {
+            "username": "cleo",
+            "password1": "a-long-pass-phrase-9",
+            "password2": "a-long-pass-phrase-9",
+        },
     )
     assert response.status_code == 302
     assert client.get(reverse("dashboard")).status_code == 200

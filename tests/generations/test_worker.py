@@ -25,8 +25,13 @@ def _final(generation: Generation, timeout: float = 90) -> Generation:
 def test_a_generation_goes_from_queued_to_a_playable_mp4(start_worker, user):
     start_worker()
     generation = services.generation_create(
-        owner=user, prompt="a hot-air balloon over a canyon", resolution="480p",
-        aspect_ratio="9:16", seconds=2, variations=2, seed=11,
+        owner=user,
+        prompt="a hot-air balloon over a canyon",
+        resolution="480p",
+        aspect_ratio="9:16",
+        seconds=2,
+        variations=2,
+        seed=11,
     )
 
     _final(generation)
@@ -53,8 +58,12 @@ def test_a_generation_goes_from_queued_to_a_playable_mp4(start_worker, user):
 def test_a_worker_killed_mid_job_is_recovered_without_a_duplicate(start_worker, user):
     first = start_worker()
     generation = services.generation_create(
-        owner=user, prompt="a slow pan over a city at night", resolution="720p",
-        aspect_ratio="16:9", seconds=10, seed=5,
+        owner=user,
+        prompt="a slow pan over a city at night",
+        resolution="720p",
+        aspect_ratio="16:9",
+        seconds=10,
+        seed=5,
     )
 
     def rendering() -> bool:
@@ -77,7 +86,10 @@ def test_a_worker_killed_mid_job_is_recovered_without_a_duplicate(start_worker, 
 def test_cancel_stops_a_running_job(start_worker, user):
     start_worker()
     generation = services.generation_create(
-        owner=user, prompt="a long drift through clouds", resolution="1080p", seconds=20,
+        owner=user,
+        prompt="a long drift through clouds",
+        resolution="1080p",
+        seconds=20,
     )
 
     def running() -> bool:

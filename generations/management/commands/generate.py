@@ -47,7 +47,10 @@ class Command(BaseCommand):
             from studio.celery import app
 
             worker = start_worker(
-                app, pool="threads", concurrency=2, perform_ping_check=False,
+                app,
+                pool="threads",
+                concurrency=2,
+                perform_ping_check=False,
                 queues=["priority", "standard", "media"],
             )
         with worker:
