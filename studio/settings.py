@@ -131,6 +131,8 @@ def filesystem_broker_options(var_dir: Path) -> dict[str, object]:
         "processed_folder": str(folder / "processed"),
         "control_folder": str(folder / "control"),
         "store_processed": False,
+        # The transport polls its folder; the default second made every hop a second.
+        "polling_interval": 0.1,
     }
 
 
