@@ -10,6 +10,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.core.validators import MaxLengthValidator
 
 from generations.models import ASPECT_RATIOS, MAX_SECONDS, RESOLUTIONS, VARIATION_CHOICES, Asset
+from generations.providers.base import Capabilities
 from generations.providers.registry import available_providers
 
 
@@ -44,10 +45,19 @@ class GenerateForm(forms.Form):
         prompt.validators.append(MaxLengthValidator(limit))
         prompt.widget.attrs["maxlength"] = str(limit)
         providers = available_providers()
-        self.fields["provider"].choices = [
-            (p.slug, p.name if p.is_ai else f"{p.name} (not AI)") for p in providers
-        ]
-        self.fields["provider"].initial = providers[0].slug if providers else ""
+        # One entry per model ("provider:model") where a provider has several.
+        self.model_options: list[tuple[str, str, Capabilities]] = []
+        for p in providers:
+            caps = p.capabilities()
+            if len(caps.models) <= 1:
+                label = p.name if p.is_ai else f"{p.name} (not AI)"
+                self.model_options.append((p.slug, label, caps))
+                continue
+            for model in caps.models:
+                label = f"{p.model_label(model)} · {p.name}"
+                self.model_options.append((f"{p.slug}:{model}", label, p.capabilities(model)))
+        self.fields["provider"].choices = [(value, label) for value, label, _ in self.model_options]
+        self.fields["provider"].initial = self.model_options[0][0] if self.model_options else ""
         self.fields["reference"].queryset = Asset.objects.filter(owner=user)
         self.providers = providers
 

@@ -225,7 +225,7 @@ def generation_create(
         adapter = get_provider(provider)
     except UnknownProvider as exc:
         raise ValidationError({"provider": str(exc)}) from exc
-    caps = adapter.capabilities()
+    caps = adapter.capabilities(model)
     errors: dict[str, str] = {}
     prompt = prompt.strip()
     if not prompt:
@@ -241,8 +241,8 @@ def generation_create(
         errors["seconds"] = f"Duration must be {caps.min_seconds}–{max_seconds} seconds."
     if variations not in (1, 2, 4) or variations > caps.max_variations:
         errors["variations"] = f"{adapter.name} makes up to {caps.max_variations} variations."
-    if caps.models and model and model not in caps.models:
-        errors["model"] = f"{adapter.name} has no model {model!r}."
+    if model and model not in caps.models:
+        errors["provider"] = f"{adapter.name} has no model {model!r} available now."
     if reference is not None:
         if reference.owner_id != owner.pk:
             errors["reference"] = "That reference does not exist."

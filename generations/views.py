@@ -59,7 +59,9 @@ def _initial_from(generation: Generation) -> dict[str, Any]:
         "seconds": generation.seconds,
         "variations": generation.variations,
         "priority": generation.priority,
-        "provider": generation.provider,
+        "provider": f"{generation.provider}:{generation.model}"
+        if generation.provider != "offline"
+        else generation.provider,
         "seed": generation.seed,
         "reference": generation.reference_id,
         "parent": generation.id,
@@ -86,6 +88,7 @@ def generate(request: HttpRequest) -> HttpResponse:
         parent = None
         if data["parent"]:
             parent = selectors.generation_get_for_user(request.user, data["parent"])
+        provider, _, model = data["provider"].partition(":")
         try:
             new_job = services.generation_create(
                 owner=request.user,
@@ -95,7 +98,8 @@ def generate(request: HttpRequest) -> HttpResponse:
                 seconds=data["seconds"],
                 variations=data["variations"],
                 priority=data["priority"],
-                provider=data["provider"],
+                provider=provider,
+                model=model,
                 seed=data["seed"],
                 reference=data["reference"],
                 parent=parent,

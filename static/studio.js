@@ -49,6 +49,35 @@
     }
   });
 
+  // Offer only what the chosen model can make (the server checks again).
+  function applyModel(select) {
+    var option = select.selectedOptions[0];
+    var form = select.form;
+    if (!option || !form) return;
+    var resolutions = option.dataset.resolutions.split(",");
+    Array.prototype.forEach.call(form.elements.resolution.options, function (o) {
+      o.disabled = resolutions.indexOf(o.value) < 0;
+    });
+    if (form.elements.resolution.selectedOptions[0].disabled) {
+      form.elements.resolution.value = resolutions[resolutions.length - 1];
+    }
+    var seconds = form.elements.seconds;
+    seconds.max = option.dataset.maxSeconds;
+    if (+seconds.value > +seconds.max) seconds.value = seconds.max;
+    Array.prototype.forEach.call(form.elements.variations.options, function (o) {
+      o.disabled = +o.value > +option.dataset.maxVariations;
+    });
+    if (form.elements.variations.selectedOptions[0].disabled) form.elements.variations.value = "1";
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.classList.contains("model-picker")) applyModel(event.target);
+  });
+  function applyAll() {
+    document.querySelectorAll(".model-picker").forEach(applyModel);
+  }
+  document.addEventListener("DOMContentLoaded", applyAll);
+  document.addEventListener("htmx:afterSettle", applyAll);
+
   document.addEventListener("mouseover", function (event) {
     var video = event.target.closest && event.target.closest(".tile") && event.target.closest(".tile").querySelector("video.hover-preview");
     if (!video) return;

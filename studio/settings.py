@@ -162,6 +162,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Studio -------------------------------------------------------------------------------
 STUDIO_DEFAULT_PROVIDER = env_str("STUDIO_DEFAULT_PROVIDER", "offline")
+# Redis for the GPU workers' announcements and cancel flags; empty means the broker's.
+STUDIO_DIFFUSION_REDIS_URL = env_str("STUDIO_DIFFUSION_REDIS_URL")
 STUDIO_WORK_DIR = Path(env_str("STUDIO_WORK_DIR", str(VAR_DIR / "work")))
 STUDIO_PROMPT_MAX_CHARS = env_int("STUDIO_PROMPT_MAX_CHARS", 2000)
 STUDIO_UPLOAD_MAX_BYTES = env_int("STUDIO_UPLOAD_MAX_MB", 50) * 1024 * 1024

@@ -105,7 +105,12 @@ class Provider(ABC):
     is_ai: ClassVar[bool] = True
 
     @abstractmethod
-    def capabilities(self) -> Capabilities: ...
+    def capabilities(self, model: str = "") -> Capabilities:
+        """What the provider can make: with ``model``, what that one model can make."""
+
+    def model_label(self, model: str) -> str:
+        """A creator-facing name for one of the provider's models."""
+        return model
 
     def is_available(self) -> bool:
         """Whether the dashboard should offer this provider now."""

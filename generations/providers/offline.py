@@ -63,7 +63,7 @@ class OfflineProvider(Provider):
     )
     is_ai = False
 
-    def capabilities(self) -> Capabilities:
+    def capabilities(self, model: str = "") -> Capabilities:
         return Capabilities(
             max_seconds=20,
             max_variations=4,

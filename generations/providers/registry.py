@@ -11,6 +11,7 @@ from generations.providers.base import Provider
 
 PROVIDERS: dict[str, str] = {
     "offline": "generations.providers.offline.OfflineProvider",
+    "diffusers": "generations.providers.diffusers_gpu.DiffusersProvider",
 }
 
 
