@@ -96,8 +96,21 @@ PRESETS: dict[str, Preset] = {
             license="LTX-Video open-weights licence (use restrictions: review before offering)",
             vram="13B in bf16: ~48 GB without offload; 24 GB with STUDIO_DIFFUSION_OFFLOAD=model",
             download="~38-40 GB",
-            sizes=("832x480", "480x832", "768x512", "512x768", "1216x704", "704x1216", "1280x704", "704x1280"),
-            call_kwargs={"decode_timestep": 0.05, "decode_noise_scale": 0.025, "image_cond_noise_scale": 0.0},
+            sizes=(
+                "832x480",
+                "480x832",
+                "768x512",
+                "512x768",
+                "1216x704",
+                "704x1216",
+                "1280x704",
+                "704x1280",
+            ),
+            call_kwargs={
+                "decode_timestep": 0.05,
+                "decode_noise_scale": 0.025,
+                "image_cond_noise_scale": 0.0,
+            },
             timesteps=(1000.0, 993.0, 987.0, 981.0, 975.0, 909.0, 725.0, 0.03),
         ),
         Preset(
@@ -115,8 +128,8 @@ PRESETS: dict[str, Preset] = {
             default_frames=81,
             steps=50,
             guidance=5.0,
-            max_side=832,
-            max_pixels=832 * 480,
+            max_side=848,
+            max_pixels=848 * 480,
             max_frames=81,
             license="Apache-2.0",
             vram="8-11 GB (11 GB with STUDIO_DIFFUSION_OFFLOAD=model)",
@@ -317,17 +330,18 @@ class Plan:
 
 
 def snap_size(preset: Preset, width: int, height: int) -> tuple[int, int]:
-    """Fit (width, height) under the preset's caps, keeping the aspect, then floor to its multiple."""
-    w, h = float(width), float(height)
-    if w * h > preset.max_pixels:
-        scale = math.sqrt(preset.max_pixels / (w * h))
-        w, h = w * scale, h * scale
-    if max(w, h) > preset.max_side:
-        scale = preset.max_side / max(w, h)
-        w, h = w * scale, h * scale
+    """Floor (width, height) to the preset's multiple (1280x720 -> 1280x704 on LTX); if that
+    is over the caps, shrink keeping the aspect, rounding to the nearest multiple, until it fits."""
     m = preset.size_multiple
-    # A hair of tolerance so that float scaling lands on an exact multiple when it should.
-    return max(m, int(w + 1e-6) // m * m), max(m, int(h + 1e-6) // m * m)
+    w, h = max(m, width // m * m), max(m, height // m * m)
+    scale = min(
+        1.0, math.sqrt(preset.max_pixels / (width * height)), preset.max_side / max(width, height)
+    )
+    while w * h > preset.max_pixels or max(w, h) > preset.max_side:
+        w = max(m, math.floor(width * scale / m + 0.5) * m)
+        h = max(m, math.floor(height * scale / m + 0.5) * m)
+        scale *= 0.99
+    return w, h
 
 
 def snap_frames(preset: Preset, frames: int) -> int:
@@ -348,7 +362,9 @@ def snap(spec: JobSpec, image_size: tuple[int, int] | None = None) -> Plan:
     notes: list[str] = []
     mode = "i2v" if spec.image_path else "t2v"
     if mode == "i2v" and preset.i2v_pipeline is None:
-        raise InvalidJobSpec(f"preset {preset.id!r} has no image-to-video; use one of: {_i2v_presets()}")
+        raise InvalidJobSpec(
+            f"preset {preset.id!r} has no image-to-video; use one of: {_i2v_presets()}"
+        )
 
     fps = spec.fps or preset.fps
 

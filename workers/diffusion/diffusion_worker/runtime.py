@@ -15,6 +15,7 @@ the environment:
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -29,7 +30,6 @@ from diffusion_worker.presets import Preset, fetch_hint, model_source
 
 if TYPE_CHECKING:
     import torch
-    from diffusers import DiffusionPipeline
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ load_count = 0
 class Loaded:
     """A ready pipeline and how it was obtained."""
 
-    pipe: DiffusionPipeline
+    pipe: Any  # a DiffusionPipeline subclass; called with its own keyword arguments
     source: str
     device: str
     dtype: str
@@ -64,7 +64,9 @@ def pick_dtype(device: str) -> str:
     wanted = os.environ.get("STUDIO_DIFFUSION_DTYPE", "auto").strip().lower() or "auto"
     if wanted != "auto":
         if wanted not in {"bfloat16", "float16", "float32"}:
-            raise ValueError(f"STUDIO_DIFFUSION_DTYPE must be bfloat16, float16, float32 or auto, not {wanted!r}")
+            raise ValueError(
+                f"STUDIO_DIFFUSION_DTYPE must be bfloat16, float16, float32 or auto, not {wanted!r}"
+            )
         return wanted
     return "bfloat16" if device.startswith("cuda") else "float32"
 
@@ -86,7 +88,8 @@ def resolve_model_dir(preset: Preset) -> tuple[str, str]:
     if os.path.isabs(source) or source.startswith(".") or os.path.isdir(source):
         if not os.path.isfile(os.path.join(source, "model_index.json")):
             raise ModelNotAvailable(
-                f"model for preset {preset.id!r} not found: {source} has no model_index.json; {fetch_hint(source)}"
+                f"model for preset {preset.id!r} not found: {source} has no model_index.json; "
+                f"{fetch_hint(source)}"
             )
         return source, source
     from huggingface_hub import snapshot_download
@@ -186,15 +189,31 @@ def _torch_dtype(name: str) -> torch.dtype:
     return {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}[name]
 
 
-def _load(preset: Preset, source: str, local_dir: str, device: str, dtype: str, offload: str) -> Any:
+@functools.cache
+def _quiet_libraries() -> None:
+    """Keep per-job library chatter (progress bars, schedule notices) out of the worker log."""
+    import diffusers.utils.logging as diffusers_logging
+    import transformers.utils.logging as transformers_logging
+
+    diffusers_logging.set_verbosity_error()
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+
+def _load(
+    preset: Preset, source: str, local_dir: str, device: str, dtype: str, offload: str
+) -> Any:
     import diffusers
     import torch
+
+    _quiet_libraries()
 
     cls = getattr(diffusers, preset.t2v_pipeline)
     main = _torch_dtype(dtype)
     dtypes: torch.dtype | dict[str, torch.dtype] = main
     if preset.fp32_components and main != torch.float32:
-        dtypes = {"default": main, **{name: torch.float32 for name in preset.fp32_components}}
+        dtypes = {"default": main, **dict.fromkeys(preset.fp32_components, torch.float32)}
     log.info("loading %s from %s (%s, %s, offload=%s)", preset.id, source, device, dtype, offload)
     started = time.perf_counter()
     try:
@@ -215,7 +234,7 @@ def _load(preset: Preset, source: str, local_dir: str, device: str, dtype: str, 
         )
     else:
         pipe.to(device)
-    vae = getattr(pipe, "vae", None)
+    vae: Any = getattr(pipe, "vae", None)
     if os.environ.get("STUDIO_DIFFUSION_VAE_TILING", "1") != "0" and hasattr(vae, "enable_tiling"):
         vae.enable_tiling()
     pipe.set_progress_bar_config(disable=True)
