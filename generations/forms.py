@@ -45,11 +45,11 @@ class GenerateForm(forms.Form):
         prompt.validators.append(MaxLengthValidator(limit))
         prompt.widget.attrs["maxlength"] = str(limit)
         providers = available_providers()
-        # One entry per model ("provider:model") where a provider has several.
+        # AI providers get one entry per model ("provider:model"), so the creator picks it.
         self.model_options: list[tuple[str, str, Capabilities]] = []
         for p in providers:
             caps = p.capabilities()
-            if len(caps.models) <= 1:
+            if not p.is_ai or not caps.models:
                 label = p.name if p.is_ai else f"{p.name} (not AI)"
                 self.model_options.append((p.slug, label, caps))
                 continue

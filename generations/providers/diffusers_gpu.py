@@ -100,6 +100,8 @@ class DiffusersProvider(Provider):
         if not presets:
             return Capabilities(resolutions=(), max_seconds=0, max_variations=0)
         resolutions = tuple(r for r in RESOLUTIONS if any(self._fits(p, r) for p in presets))
+        # A worker capped below 480p (a small GPU) still renders it, at its own cap.
+        resolutions = resolutions or ("480p",)
         return Capabilities(
             resolutions=resolutions,
             aspect_ratios=tuple(ASPECT_RATIOS),

@@ -224,8 +224,8 @@ def capabilities() -> list[dict[str, Any]]:
                 "sizes": list(p.sizes),
                 "size_multiple": p.size_multiple,
                 "frame_stride": p.frame_stride,
-                "max_side": p.max_side,
-                "max_pixels": p.max_pixels,
+                "max_side": size_caps(p)[0],
+                "max_pixels": size_caps(p)[1],
                 "fps": p.fps,
                 "default_frames": p.default_frames,
                 "default_seconds": round(p.default_frames / p.fps, 3),
@@ -329,15 +329,24 @@ class Plan:
         return round(self.frames / self.fps, 3)
 
 
+def size_caps(preset: Preset) -> tuple[int, int]:
+    """The preset's (max side, max pixels), lowered by ``STUDIO_DIFFUSION_MAX_SIDE`` when the
+    operator caps frame size for a smaller GPU (the tests use it to keep CPU jobs tiny)."""
+    raw = os.environ.get("STUDIO_DIFFUSION_MAX_SIDE", "").strip()
+    if not raw or int(raw) >= preset.max_side:
+        return preset.max_side, preset.max_pixels
+    side = max(preset.size_multiple, int(raw))
+    return side, int(preset.max_pixels * (side / preset.max_side) ** 2)
+
+
 def snap_size(preset: Preset, width: int, height: int) -> tuple[int, int]:
     """Floor (width, height) to the preset's multiple (1280x720 -> 1280x704 on LTX); if that
     is over the caps, shrink keeping the aspect, rounding to the nearest multiple, until it fits."""
     m = preset.size_multiple
+    max_side, max_pixels = size_caps(preset)
     w, h = max(m, width // m * m), max(m, height // m * m)
-    scale = min(
-        1.0, math.sqrt(preset.max_pixels / (width * height)), preset.max_side / max(width, height)
-    )
-    while w * h > preset.max_pixels or max(w, h) > preset.max_side:
+    scale = min(1.0, math.sqrt(max_pixels / (width * height)), max_side / max(width, height))
+    while (w * h > max_pixels or max(w, h) > max_side) and (w > m or h > m):
         w = max(m, math.floor(width * scale / m + 0.5) * m)
         h = max(m, math.floor(height * scale / m + 0.5) * m)
         scale *= 0.99

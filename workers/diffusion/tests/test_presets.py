@@ -12,6 +12,7 @@ from diffusion_worker.presets import (
     PRESETS,
     JobSpec,
     capabilities,
+    get_preset,
     model_source,
     snap,
     snap_frames,
@@ -131,3 +132,17 @@ def test_model_source_env_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     assert model_source(ltx) == "org/other"
     monkeypatch.setenv("STUDIO_DIFFUSION_MODEL_DIR_LTX_0_9_8_DISTILLED", "/models/ltx")
     assert model_source(ltx) == "/models/ltx"
+
+
+def test_an_operator_side_cap_shrinks_requests_and_the_announced_caps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ltx = get_preset("ltx-0.9.8-distilled")
+    monkeypatch.setenv("STUDIO_DIFFUSION_MAX_SIDE", "64")
+
+    width, height = snap_size(ltx, 854, 480)
+
+    assert (width, height) == (64, 32)
+    entry = next(c for c in capabilities() if c["id"] == ltx.id)
+    assert entry["max_side"] == 64
+    assert entry["max_pixels"] == 1280 * 720 * 64**2 // 1280**2
