@@ -26,6 +26,10 @@ os.environ["HF_HOME"] = str(ROOT / "hf")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["STUDIO_DIFFUSION_DEVICE"] = os.environ.get("STUDIO_TEST_DEVICE", "cpu")
+# This process and the worker it starts must share one Redis, whatever the shell exported.
+TEST_REDIS_URL = os.environ.get("STUDIO_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+for _name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "STUDIO_DIFFUSION_REDIS_URL"):
+    os.environ[_name] = TEST_REDIS_URL
 
 WORKER_DIR = Path(__file__).resolve().parent.parent
 if str(WORKER_DIR) not in sys.path:
@@ -68,7 +72,7 @@ def tiny_models() -> Iterator[dict[str, str]]:
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    url = os.environ.get("STUDIO_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+    url = TEST_REDIS_URL
     import redis
 
     try:
