@@ -42,7 +42,7 @@ def test_generate_prints_progress_and_the_path_of_a_playable_video(var_dir):
 
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.strip().splitlines()
-    progress = [line for line in lines[1:-1]]
+    progress = lines[1:-1]
     assert len(progress) >= 2, lines  # at least where it started and where it ended
     assert "Done" in progress[-1] and "100%" in progress[-1]
     path = Path(lines[-1])
