@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from generations import services
 from generations.models import Generation
-from generations.providers import registry
 from generations.providers.base import (
     Capabilities,
     JobRequest,
@@ -70,12 +69,7 @@ class ScriptedProvider(Provider):
 @pytest.fixture
 def provider(monkeypatch):
     scripted = ScriptedProvider()
-    monkeypatch.setitem(registry.PROVIDERS, "scripted", "unused")
-    registry.get_provider.cache_clear()
-    monkeypatch.setattr(
-        registry, "get_provider", lambda slug: scripted if slug == "scripted" else None
-    )
-    monkeypatch.setattr(services, "get_provider", registry.get_provider)
+    monkeypatch.setattr(services, "get_provider", lambda slug: scripted)
     return scripted
 
 
