@@ -58,3 +58,31 @@ def test_every_setting_read_from_the_environment_is_documented():
     documented = set(re.findall(r"^([A-Z_]+)=", example, re.M))
     assert names, "no settings found"
     assert names <= documented, names - documented
+
+
+def test_the_gpu_profile_reserves_a_gpu_stays_offline_and_shares_the_media_volume():
+    services = _compose()["services"]
+    gpu = services["worker-gpu"]
+    assert gpu["profiles"] == ["gpu"]
+    assert gpu["environment"]["HF_HUB_OFFLINE"] == "1"
+    assert gpu["environment"]["CELERY_RESULT_BACKEND"] == (
+        services["worker"]["environment"]["CELERY_RESULT_BACKEND"]
+    )
+    device = gpu["deploy"]["resources"]["reservations"]["devices"][0]
+    assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
+    assert "models:/models" in gpu["volumes"] and "media:/data" in gpu["volumes"]
+    fetch = services["models-fetch"]
+    assert fetch["profiles"] == ["fetch"] and "hf download" in " ".join(fetch["command"])
+    assert "models" in _compose()["volumes"]
+
+
+def test_the_gpu_image_installs_the_pinned_worker_and_runs_the_solo_pool():
+    text = (ROOT / "docker" / "worker-gpu.Dockerfile").read_text()
+    assert "pip install torch==2.13.0" in text
+    assert "requirements.txt" in text
+    for copied in re.findall(r"^COPY (\S+)", text, re.M):
+        assert (ROOT / copied).exists(), copied
+    cmd = re.search(r"^CMD (\[.*?\])$", text, re.M | re.S)
+    assert cmd and '"--pool=solo"' in cmd[1] and '"gpu"' in cmd[1]
+    pins = (ROOT / "workers" / "diffusion" / "requirements.txt").read_text()
+    assert "torch==2.13.0" in pins
