@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from generations.models import Asset, Generation, Video
@@ -12,6 +14,10 @@ from generations.states import ACTIVE_STATES
 
 
 def generation_get_for_user(user: Any, generation_id: Any) -> Generation:
+    try:
+        generation_id = uuid.UUID(str(generation_id))
+    except ValueError:
+        raise Http404("No such generation.") from None
     return get_object_or_404(
         Generation.objects.select_related("reference", "parent"), pk=generation_id, owner=user
     )

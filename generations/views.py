@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -188,7 +189,8 @@ def video_file(request: HttpRequest, video_id: str) -> HttpResponse:
     video = selectors.video_get_for_user(request.user, video_id)
     download = None
     if request.GET.get("download"):
-        download = f"studio-{video.generation.prompt[:40].strip() or 'video'}-{video.index + 1}.mp4"
+        name = slugify(video.generation.prompt[:60])[:40].strip("-") or "video"
+        download = f"studio-{name}-{video.index + 1}.mp4"
     return serve_file(request, video.file, content_type="video/mp4", download_name=download)
 
 

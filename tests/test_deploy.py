@@ -65,8 +65,9 @@ def test_the_gpu_profile_reserves_a_gpu_stays_offline_and_shares_the_media_volum
     gpu = services["worker-gpu"]
     assert gpu["profiles"] == ["gpu"]
     assert gpu["environment"]["HF_HUB_OFFLINE"] == "1"
-    assert gpu["environment"]["CELERY_RESULT_BACKEND"] == (
-        services["worker"]["environment"]["CELERY_RESULT_BACKEND"]
+    assert (
+        gpu["environment"]["CELERY_RESULT_BACKEND"]
+        == (services["worker"]["environment"]["CELERY_RESULT_BACKEND"])
     )
     device = gpu["deploy"]["resources"]["reservations"]["devices"][0]
     assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]

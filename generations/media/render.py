@@ -274,7 +274,9 @@ def _card_planes(
     bilinear = Image.Resampling.BILINEAR
     for i in range(frames):
         y, u, v = _field(look, i / fps, *low)
-        planes = _Planes(y.resize(size, bilinear), u.resize(half, bilinear), v.resize(half, bilinear))
+        planes = _Planes(
+            y.resize(size, bilinear), u.resize(half, bilinear), v.resize(half, bilinear)
+        )
         if backdrop is not None:
             window = _ken_burns(backdrop, look, i / max(1, frames - 1), width, height)
             planes = _Planes(

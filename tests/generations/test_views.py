@@ -231,10 +231,17 @@ def test_video_files_support_range_requests_for_seeking(owner_client, finished):
     assert len(b"".join(response.streaming_content)) == 100
 
 
-def test_download_is_an_attachment(owner_client, finished):
+def test_a_malformed_edit_prompt_id_is_a_404(owner_client):
+    assert owner_client.get(reverse("dashboard") + "?from=not-a-uuid").status_code == 404
+
+
+def test_download_is_an_attachment_with_a_safe_name(owner_client, user):
+    finished = make_finished(user, prompt='a "quoted"\nprompt/with; odd chars')
     video = finished.videos.get()
     response = owner_client.get(reverse("video_file", args=[video.pk]) + "?download=1")
-    assert "attachment" in response["Content-Disposition"]
+    assert response["Content-Disposition"] == (
+        'attachment; filename="studio-a-quoted-promptwith-odd-chars-1.mp4"'
+    )
     assert b"".join(response.streaming_content)[4:8] == b"ftyp"
 
 
