@@ -37,7 +37,7 @@ _IMAGE_BRANDS = {
 # Old QuickTime files start straight with one of these atoms instead of ftyp.
 _QUICKTIME_ATOMS = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
 _EBML_MAGIC = b"\x1a\x45\xdf\xa3"
-_SEGMENT_ID = b"\x18\x53\x80\x67"
+_OPEN_ENDED = {b"\x18\x53\x80\x67", b"\x1f\x43\xb6\x75"}  # Segment, Cluster
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def probe_upload(
     else:
         mime, extension, demuxer = _VIDEO_TYPES[kind]
         if kind == "webm":
-            _check_ebml_segment(path, size)
+            _check_ebml(path, size)
         else:
             _check_boxes(path, size)
         width, height, duration = _guarded(
@@ -181,7 +181,10 @@ def _megapixels(n: int) -> str:
 
 
 def _check_image(path: Path, pil_format: str, max_pixels: int) -> tuple[int, int]:
-    """Header first (dimensions against the limit), then a full decode to catch truncation."""
+    """Header first (dimensions against the limit), then a full decode to catch truncation.
+    Pillow's own bomb limit (Image.MAX_IMAGE_PIXELS) caps ``max_pixels``."""
+    if Image.MAX_IMAGE_PIXELS:
+        max_pixels = min(max_pixels, Image.MAX_IMAGE_PIXELS)
     too_big = MediaError(f"Images larger than {_megapixels(max_pixels)} megapixels are refused.")
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -223,40 +226,60 @@ def _check_boxes(path: Path, size: int) -> None:
         raise MediaError(DAMAGED)
 
 
-def _check_ebml_segment(path: Path, size: int) -> None:
-    """A WebM's Segment element must not claim more bytes than the file has (live
-    recordings write an unknown size, which is allowed)."""
+def _check_ebml(path: Path, size: int) -> None:
+    """Every element of a WebM must fit in the file. A Segment or Cluster of unknown size
+    (what live recorders such as browsers write) is walked through its children, so a
+    recording cut inside its last block is caught too."""
+    offset = 0
     try:
         with path.open("rb") as f:
-            data = f.read(256)
-        offset = 4
-        header_size, width = _ebml_vint(data, offset)
-        offset += width + header_size
-        if data[offset : offset + 4] != _SEGMENT_ID:
-            raise MediaError(DAMAGED)
-        segment_size, width = _ebml_vint(data, offset + 4)
-    except (IndexError, ValueError) as exc:
+            while offset < size:
+                f.seek(offset)
+                header = f.read(12)
+                id_width = _vint_width(header[0])
+                if id_width > 4:
+                    raise MediaError(DAMAGED)
+                element = header[:id_width]
+                if offset == 0 and element != _EBML_MAGIC:
+                    raise MediaError(DAMAGED)
+                length, size_width = _ebml_size(header, id_width)
+                body = offset + id_width + size_width
+                if body > size:
+                    raise MediaError(DAMAGED)
+                if length is None:
+                    if element not in _OPEN_ENDED:
+                        raise MediaError(DAMAGED)
+                    offset = body
+                    continue
+                if body + length > size:
+                    raise MediaError(DAMAGED)
+                offset = body + length
+    except (OSError, IndexError) as exc:
         raise MediaError(DAMAGED) from exc
-    unknown = segment_size == (1 << (7 * width)) - 1
-    if not unknown and offset + 4 + width + segment_size > size:
-        raise MediaError(DAMAGED)
 
 
-def _ebml_vint(data: bytes, offset: int) -> tuple[int, int]:
-    """An EBML variable-length size at ``offset``: (value, length in bytes)."""
-    first = data[offset]
+def _vint_width(first: int) -> int:
+    """The length in bytes of an EBML variable-length integer, from its first byte."""
     width = 1
     while width <= 8 and not first & (0x80 >> (width - 1)):
         width += 1
+    return width
+
+
+def _ebml_size(header: bytes, at: int) -> tuple[int | None, int]:
+    """An element's data size (None when unknown) and the length of the size field."""
+    width = _vint_width(header[at])
     if width > 8:
-        raise ValueError("bad EBML size")
-    value = first & (0xFF >> width)
-    for byte in data[offset + 1 : offset + width]:
+        raise MediaError(DAMAGED)
+    value = header[at] & (0xFF >> width)
+    for byte in header[at + 1 : at + width]:
         value = value << 8 | byte
-    return value, width
+    if at + width > len(header):
+        raise MediaError(DAMAGED)
+    return (None if value == (1 << (7 * width)) - 1 else value), width
 
 
-def _video_stream(container: Any) -> Any:
+def first_video_stream(container: Any) -> Any:
     """The first real video track (cover art in an audio file does not count)."""
     for stream in container.streams.video:
         if not stream.disposition & av.stream.Disposition.attached_pic:
@@ -268,7 +291,7 @@ def _check_video(
     path: Path, demuxer: str, max_pixels: int, max_seconds: float
 ) -> tuple[int, int, float]:
     with av.open(str(path), format=demuxer) as container:
-        stream = _video_stream(container)
+        stream = first_video_stream(container)
         if stream is None:
             raise MediaError("This file has no video track.")
         width, height = stream.codec_context.width, stream.codec_context.height
@@ -300,12 +323,13 @@ def _declared_duration(container: Any, stream: Any) -> float:
 
 
 def _check_complete(container: Any, stream: Any, declared: float) -> tuple[float, int]:
-    """Demux every packet and decode the first frame and the last group of pictures: a file
-    cut short misses packets, ends early, or fails to decode at its end.
+    """Demux every packet, decode the first frame, then the last group of pictures (from
+    the last keyframe to the end): a file cut short misses packets, ends early, or fails
+    to decode at its end.
 
     Returns the time the packets cover and the first frame's rotation in degrees."""
     first = None
-    tail: list[av.Packet] = []
+    gop: list[av.Packet] = []
     packets = 0
     start: float | None = None
     end = 0.0
@@ -322,10 +346,9 @@ def _check_complete(container: Any, stream: Any, declared: float) -> tuple[float
         if first is None:
             frames = stream.codec_context.decode(packet)
             first = frames[0] if frames else None
-        elif packet.is_keyframe:
-            tail = [packet]
-        elif tail:
-            tail.append(packet)
+        if packet.is_keyframe:
+            gop = []
+        gop.append(packet)
     if first is None:
         frames = stream.codec_context.decode(None)
         first = frames[0] if frames else None
@@ -336,13 +359,12 @@ def _check_complete(container: Any, stream: Any, declared: float) -> tuple[float
     covered = end - (start or 0.0)
     if declared and covered < declared * 0.9 - 0.1:
         raise MediaError(DAMAGED)
-    if tail:
-        stream.codec_context.flush_buffers()
-        decoded = 0
-        for packet in [*tail, None]:
-            decoded += len(stream.codec_context.decode(packet))
-        if decoded == 0:
-            raise MediaError(DAMAGED)
+    stream.codec_context.flush_buffers()
+    decoded = 0
+    for packet in [*gop, None]:
+        decoded += len(stream.codec_context.decode(packet))
+    if decoded == 0:
+        raise MediaError(DAMAGED)
     return covered, int(getattr(first, "rotation", 0) or 0)
 
 
@@ -352,7 +374,7 @@ def probe_video(path: str | Path) -> VideoProbe:
     path = Path(path)
     try:
         with av.open(str(path)) as container:
-            stream = _video_stream(container)
+            stream = first_video_stream(container)
             if stream is None:
                 raise MediaError("The file has no video track.")
             rate = stream.average_rate or stream.base_rate or Fraction(0)

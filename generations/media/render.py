@@ -92,7 +92,11 @@ def _yuv(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y = 16 + luma * (219 / 255)
     cb = 128 + (b - luma) / (2 * (1 - _KB)) * (224 / 255)
     cr = 128 + (r - luma) / (2 * (1 - _KR)) * (224 / 255)
-    return tuple(np.clip(np.rint(c), 0, 255).astype(np.uint8) for c in (y, cb, cr))  # type: ignore[return-value]
+
+    def to_bytes(c: np.ndarray) -> np.ndarray:
+        return np.clip(np.rint(c), 0, 255).astype(np.uint8)
+
+    return to_bytes(y), to_bytes(cb), to_bytes(cr)
 
 
 def _field(look: _Look, t: float, w: int, h: int) -> tuple[Image.Image, Image.Image, Image.Image]:
@@ -257,19 +261,34 @@ def _card_planes(
     seed: int,
     reference_image: str | Path | None,
 ) -> Iterator[_Planes]:
-    """The card's frames as yuv420p planes; all the drawing happens here."""
+    """The card's frames as yuv420p planes. Arguments are checked and the title and the
+    backdrop prepared now, so bad input fails here rather than halfway through a file."""
     if width <= 0 or height <= 0 or width % 2 or height % 2:
         raise ValueError(f"The frame size must be positive and even, not {width}x{height}.")
     if fps <= 0 or seconds <= 0:
         raise ValueError("seconds and fps must be positive.")
-    frames = max(1, round(seconds * fps))
     look = _look(prompt, seed)
-    low = (max(8, width // 8), max(8, height // 8))
-    size, half = (width, height), (width // 2, height // 2)
     bar = max(2, height // 120 // 2 * 2)
     title = _title(prompt, width, height)
     caption = _caption(width, height, bar)
     backdrop = _backdrop(reference_image, width, height) if reference_image else None
+    frames = max(1, round(seconds * fps))
+    return _draw(look, title, caption, backdrop, width, height, frames, fps, bar)
+
+
+def _draw(
+    look: _Look,
+    title: _Overlay,
+    caption: _Overlay,
+    backdrop: _Planes | None,
+    width: int,
+    height: int,
+    frames: int,
+    fps: int,
+    bar: int,
+) -> Iterator[_Planes]:
+    low = (max(8, width // 8), max(8, height // 8))
+    size, half = (width, height), (width // 2, height // 2)
     fade_frames = max(1, round(FADE_SECONDS * fps))
     bilinear = Image.Resampling.BILINEAR
     for i in range(frames):
