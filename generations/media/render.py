@@ -328,34 +328,6 @@ def _video_frame(planes: _Planes, pts: int) -> av.VideoFrame:
     return frame
 
 
-def title_card_frames(
-    *,
-    prompt: str,
-    width: int,
-    height: int,
-    seconds: float,
-    fps: int,
-    seed: int,
-    reference_image: str | Path | None = None,
-) -> Iterator[np.ndarray]:
-    """The card's ``round(seconds * fps)`` frames as (height, width, 3) uint8 RGB arrays,
-    exactly the same for the same arguments. Raises ValueError for odd or empty sizes and
-    MediaError when the reference image cannot be read."""
-    planes = _card_planes(
-        prompt=prompt,
-        width=width,
-        height=height,
-        seconds=seconds,
-        fps=fps,
-        seed=seed,
-        reference_image=reference_image,
-    )
-    for i, picture in enumerate(planes):
-        yield _video_frame(picture, i).to_ndarray(
-            format="rgb24", src_colorspace="itu709", dst_colorspace="itu709"
-        )
-
-
 def _h264_stream(out: av.container.OutputContainer, fps: int) -> av.VideoStream:
     """An H.264 stream on the best software encoder this PyAV build has."""
     if "libx264" in av.codecs_available:
