@@ -9,7 +9,6 @@ The pipeline steps (``generation_submit``, ``generation_poll``, ``generation_dow
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import shutil
@@ -30,7 +29,7 @@ from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from generations.media import MediaError
-from generations.media.probe import probe_upload, probe_video
+from generations.media.probe import file_sha256, probe_upload, probe_video
 from generations.media.stills import extract_poster, make_thumbnail, video_thumbnail
 from generations.models import (
     ASPECT_RATIOS,
@@ -576,14 +575,6 @@ def generation_download(generation_id: Any) -> None:
     provider.release(generation.provider_job_id)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def generation_finish(generation_id: Any) -> None:
     """Probe each video, make its poster, and mark the generation succeeded."""
     generation = Generation.objects.get(pk=generation_id)
@@ -620,7 +611,7 @@ def _finish_video(video: Video) -> None:
                 video.poster.delete(save=False)
             with poster.open("rb") as f:
                 video.poster.save("poster.jpg", File(f), save=False)
-        video.sha256 = _sha256(path)
+        video.sha256 = file_sha256(path)
     video.codec = probe.codec
     video.width = probe.width
     video.height = probe.height
