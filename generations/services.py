@@ -337,10 +337,17 @@ def _past_deadline(generation: Generation) -> bool:
     return bool(generation.deadline_at and timezone.now() > generation.deadline_at)
 
 
-def _fail_on_error(generation: Generation, exc: ProviderError) -> None:
+def _fail_on_error(generation: Generation, exc: ProviderError, *, step: str) -> None:
+    """End the job for a permanent provider error, but only if it is still in ``step``:
+    a duplicate task that lost the race must not fail a job another worker moved on."""
     to_state = State.REJECTED if isinstance(exc, ModerationError) else State.FAILED
-    generation_end(
-        generation, to_state=to_state, code=exc.code or "provider_error", message=exc.message
+    generation_transition(
+        generation.pk,
+        from_state=step,
+        to_state=to_state,
+        message=exc.message,
+        error_code=exc.code or "provider_error",
+        error_message=exc.message,
     )
 
 
@@ -441,7 +448,7 @@ def generation_submit(generation_id: Any) -> None:
                     "submit_generation", generation, exc.retry_after or _backoff(generation.polls)
                 )
                 return
-            _fail_on_error(generation, exc)
+            _fail_on_error(generation, exc, step=State.SUBMITTING)
             return
         Generation.objects.filter(pk=generation.pk, provider_job_id="").update(
             provider_job_id=job_id, updated_at=timezone.now()
@@ -482,7 +489,7 @@ def generation_poll(generation_id: Any) -> float | None:
         status = provider.poll(generation.provider_job_id)
     except ProviderError as exc:
         if not exc.transient:
-            _fail_on_error(generation, exc)
+            _fail_on_error(generation, exc, step=State.RUNNING)
             return None
         countdown = exc.retry_after or _backoff(generation.polls)
         Generation.objects.filter(pk=generation.pk, state=State.RUNNING).update(
@@ -553,7 +560,7 @@ def generation_download(generation_id: Any) -> None:
                     "download_generation", generation, exc.retry_after or _backoff(generation.polls)
                 )
                 return
-            _fail_on_error(generation, exc)
+            _fail_on_error(generation, exc, step=State.DOWNLOADING)
             return
         for index, path in enumerate(files):
             video, _ = Video.objects.get_or_create(
@@ -564,15 +571,17 @@ def generation_download(generation_id: Any) -> None:
             with path.open("rb") as f:
                 video.file.save("video.mp4", File(f), save=True)
     with transaction.atomic():
-        if generation_transition(
+        moved = generation_transition(
             generation.pk,
             from_state=State.DOWNLOADING,
             to_state=State.FINISHING,
             message=f"saved {len(files)} video(s)",
             progress=PROGRESS_FINISHING,
-        ):
+        )
+        if moved:
             _enqueue("finish_generation", generation)
-    provider.release(generation.provider_job_id)
+    if moved:
+        provider.release(generation.provider_job_id)
 
 
 def generation_finish(generation_id: Any) -> None:

@@ -218,3 +218,20 @@ def test_the_reaper_hands_a_stalled_job_to_a_worker_once(
     assert first["resumed"] == 1 and second["resumed"] == 0
     assert len(callbacks) == 1
     assert generation.events.filter(message__startswith="resumed").count() == 1
+
+
+def test_a_late_duplicate_download_cannot_fail_a_job_that_moved_on(user, provider):
+    generation = _queued(user)
+    services.generation_submit(generation.pk)
+    Generation.objects.filter(pk=generation.pk).update(state=State.DOWNLOADING)
+    # Another worker finishes the download while this one is still asking the provider.
+    original = provider.download
+
+    def download_after_the_race(job_id, dest):
+        Generation.objects.filter(pk=generation.pk).update(state=State.FINISHING)
+        return original(job_id, dest)  # raises: the files were already taken
+
+    provider.download = download_after_the_race
+    services.generation_download(generation.pk)
+
+    assert _state(generation) == State.FINISHING
