@@ -69,7 +69,7 @@ class DiffusersProvider(Provider):
         url = _redis_url()
         if url is None:
             raise TransientError("The GPU workers need Redis as the broker.")
-        return redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
+        return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1)
 
     def presets(self) -> list[dict[str, Any]]:
         """Presets with weights present on at least one announced worker (cached 5 s)."""
