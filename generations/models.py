@@ -4,7 +4,6 @@ and Video (one result file)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -136,22 +135,6 @@ class Generation(models.Model):
         if self.queued_at and self.finished_at:
             return (self.finished_at - self.queued_at).total_seconds()
         return None
-
-    def settings_dict(self) -> dict[str, Any]:
-        width, height = self.size
-        return {
-            "resolution": self.resolution,
-            "aspect_ratio": self.aspect_ratio,
-            "width": width,
-            "height": height,
-            "seconds": self.seconds,
-            "fps": self.fps,
-            "variations": self.variations,
-            "priority": self.priority,
-            "provider": self.provider,
-            "model": self.model,
-            "seed": self.seed,
-        }
 
 
 class GenerationEvent(models.Model):

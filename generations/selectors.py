@@ -10,7 +10,6 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from generations.models import Asset, Generation, Video
-from generations.states import ACTIVE_STATES
 
 
 def generation_get_for_user(user: Any, generation_id: Any) -> Generation:
@@ -43,10 +42,6 @@ def videos_for_user(user: Any) -> QuerySet[Video]:
     return Video.objects.filter(owner=user, generation__state="succeeded").select_related(
         "generation"
     )
-
-
-def generations_in_flight(user: Any) -> QuerySet[Generation]:
-    return Generation.objects.filter(owner=user, state__in=ACTIVE_STATES)
 
 
 def generations_recent(user: Any, limit: int = 12) -> list[Generation]:

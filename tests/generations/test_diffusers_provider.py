@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import av
@@ -160,4 +159,3 @@ def test_progress_meta_maps_to_percent(monkeypatch):
     monkeypatch.setattr(provider, "_result", lambda job_id: Result())
     status = provider.poll("diffusion-x")
     assert (status.state, status.progress) == (JobState.RUNNING, 45)
-    time.sleep(0)
