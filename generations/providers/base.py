@@ -31,6 +31,21 @@ class Capabilities:
     extend: bool = False
     audio: bool = False
     models: tuple[str, ...] = ()
+    # When not empty, the only clip lengths the provider makes (between min and max).
+    seconds_choices: tuple[int, ...] = ()
+    # When not empty, the only "resolution aspect_ratio" pairs it makes (e.g. "720p 16:9").
+    frame_choices: tuple[str, ...] = ()
+
+    def refusal(self, *, resolution: str, aspect_ratio: str, seconds: int) -> dict[str, str]:
+        """Form errors for a setting inside the ranges above that the provider still cannot
+        make (a length or a frame size it lacks); empty when it can."""
+        errors: dict[str, str] = {}
+        if self.seconds_choices and seconds not in self.seconds_choices:
+            lengths = ", ".join(str(s) for s in self.seconds_choices)
+            errors["seconds"] = f"This model makes clips of {lengths} seconds."
+        if self.frame_choices and f"{resolution} {aspect_ratio}" not in self.frame_choices:
+            errors["resolution"] = f"This model does not make {resolution} {aspect_ratio} video."
+        return errors
 
 
 @dataclass(frozen=True)
@@ -48,6 +63,9 @@ class JobRequest:
     model: str = ""
     reference_path: Path | None = None
     reference_kind: str = ""
+    # "create", or "remix" / "extend" of the provider's own job ``source_job_id``.
+    operation: str = "create"
+    source_job_id: str = ""
 
 
 class JobState(enum.StrEnum):
@@ -99,8 +117,10 @@ class ModerationError(PermanentError):
 class Provider(ABC):
     """One generation backend. Subclasses set the class attributes and the five methods."""
 
-    slug: ClassVar[str]
-    name: ClassVar[str]
+    # Plain attributes, not ClassVars: one adapter class may serve several configured
+    # endpoints, each an instance with its own slug and name.
+    slug: str
+    name: str
     description: ClassVar[str] = ""
     is_ai: ClassVar[bool] = True
 
@@ -138,6 +158,12 @@ class Provider(ABC):
 
     def cancel(self, job_id: str) -> None:  # noqa: B027 (optional hook)
         """Ask the provider to stop the job; best effort, never raises for a finished job."""
+
+    def download_extras(self, job_id: str, dest: Path) -> dict[str, Path]:
+        """Extra files the finished job has beside its video, by name (``thumbnail``,
+        ``spritesheet``), copied into ``dest``. Missing extras are left out; never fails the
+        job. Called after ``download``."""
+        return {}
 
     def release(self, job_id: str) -> None:  # noqa: B027 (optional hook)
         """Forget a job whose files are in our storage (free the provider's scratch space)."""

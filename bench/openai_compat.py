@@ -1,0 +1,152 @@
+"""What one job on an OpenAI-compatible endpoint costs, with and without webhooks.
+
+Usage: .venv/bin/python bench/openai_compat.py [--job-seconds 60] [--runs 1]
+
+Starts the loopback ``/v1/videos`` server from the tests (each job renders for
+``--job-seconds`` of wall time), a real Celery worker with the production poll settings
+(STUDIO_POLL_MIN_SECONDS=1, STUDIO_POLL_MAX_SECONDS=30 unless set) and, for the webhook
+runs, Studio's WSGI app on loopback for the server to call. Uses a fresh folder for SQLite,
+media and the filesystem broker unless DATABASE_URL / CELERY_BROKER_URL are set.
+
+Prints, per mode: the server calls one generation cost (by kind) and the delay from the
+moment the server finished the render to the moment the video was in the creator's gallery
+(the bench looks every 20 ms), and that delay as a fraction of the job's length.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--job-seconds", type=float, default=60.0)
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args()
+
+    var = Path(tempfile.mkdtemp(prefix="studio-bench-"))
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="studio.settings",
+        STUDIO_VAR_DIR=str(var),
+        STUDIO_POLL_MIN_SECONDS=os.environ.get("STUDIO_POLL_MIN_SECONDS", "1"),
+        STUDIO_POLL_MAX_SECONDS=os.environ.get("STUDIO_POLL_MAX_SECONDS", "30"),
+        ALLOWED_HOSTS="*",
+    )
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.management import call_command
+
+    from generations import selectors, services
+    from generations.models import VideoEndpoint
+    from tests.openai_server import FakeVideoServer
+
+    call_command("migrate", verbosity=0)
+    user, _ = get_user_model().objects.get_or_create(username="bench-openai")
+    web = make_server("127.0.0.1", 0, WSGIHandler(), handler_class=_QuietHandler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    log = (var / "worker.log").open("wb")
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "studio",
+            "worker",
+            "-Q",
+            "priority,standard,media",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        while b" ready." not in (var / "worker.log").read_bytes():
+            time.sleep(0.1)
+        for webhooks in (False, True):
+            calls: list[int] = []
+            delays: list[float] = []
+            kinds: dict[str, int] = {}
+            for run in range(args.runs):
+                with FakeVideoServer(render_seconds=args.job_seconds) as server:
+                    slug = f"bench{int(webhooks)}{run}{os.getpid()}"
+                    VideoEndpoint.objects.filter(slug=slug).delete()
+                    VideoEndpoint.objects.create(
+                        slug=slug,
+                        name="Bench",
+                        base_url=server.base_url,
+                        api_key="sk-bench",
+                        model_ids="vid-1",
+                        sizes="1280x720",
+                        seconds="4,8",
+                        webhook_secret=server.webhook_secret if webhooks else "",
+                    )
+                    if webhooks:
+                        port = web.server_port
+                        server.webhook_url = f"http://127.0.0.1:{port}/webhooks/openai/{slug}/"
+                    generation = services.generation_create(
+                        owner=user,
+                        prompt=f"bench run {run}",
+                        resolution="720p",
+                        aspect_ratio="16:9",
+                        seconds=4,
+                        provider=f"openai-{slug}",
+                    )
+                    gallery = selectors.videos_for_user(user).filter(generation=generation)
+                    deadline = time.time() + args.job_seconds * 3 + 60
+                    while not gallery.exists():
+                        generation.refresh_from_db()
+                        if generation.is_final or time.time() > deadline:
+                            raise SystemExit(
+                                f"job ended as {generation.state}: {generation.error_message}"
+                            )
+                        time.sleep(0.02)
+                    in_gallery = time.time()
+                    generation.refresh_from_db()
+                    finished = server.completed_at[generation.provider_job_id]
+                    delays.append(in_gallery - finished)
+                    calls.append(sum(server.calls.values()))
+                    for kind, count in server.calls.items():
+                        kinds[kind] = kinds.get(kind, 0) + count
+                    assert len(server.jobs) == 1, server.jobs
+            mode = "with webhooks" if webhooks else "polling only "
+            per_kind = ", ".join(f"{k} {v / args.runs:g}" for k, v in sorted(kinds.items()))
+            delay = statistics.median(delays)
+            print(
+                f"{mode}: {statistics.median(calls):g} server calls per {args.job_seconds:g} s job "
+                f"({per_kind}); completion -> gallery {delay:.2f} s "
+                f"({delay / args.job_seconds:.1%} of the job)"
+            )
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        web.shutdown()
+
+
+if __name__ == "__main__":
+    main()
