@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from generations import services
-from generations.models import Asset, Generation, GenerationEvent, Video
+from generations.models import (
+    Account,
+    Asset,
+    Generation,
+    GenerationEvent,
+    Plan,
+    Video,
+    VideoEndpoint,
+)
 
 
 class GenerationEventInline(admin.TabularInline):
@@ -136,10 +147,12 @@ class VideoAdmin(admin.ModelAdmin):
         "height",
         "duration",
         "size_bytes",
+        "watermark",
+        "credentials_state",
         "created_at",
     )
     list_select_related = ("owner", "generation")
-    list_filter = ("created_at", "codec")
+    list_filter = ("watermark", "created_at", "codec")
     search_fields = ("generation__prompt", "sha256", "id")
     readonly_fields = (
         "poster_preview",
@@ -148,7 +161,13 @@ class VideoAdmin(admin.ModelAdmin):
         "generation",
         "index",
         "file",
+        "delivery",
         "poster",
+        "thumbnail",
+        "spritesheet",
+        "watermark",
+        "watermark_id",
+        "credentials",
         "codec",
         "width",
         "height",
@@ -164,6 +183,11 @@ class VideoAdmin(admin.ModelAdmin):
     @admin.display(description="Poster")
     def poster_preview(self, obj: Video) -> str:
         return _poster(obj)
+
+    @admin.display(description="Credentials")
+    def credentials_state(self, obj: Video) -> str:
+        states = {part: c.get("state", "none") for part, c in obj.credentials.items()}
+        return ", ".join(f"{part}: {state}" for part, state in states.items()) or "–"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -220,3 +244,148 @@ class GenerationEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "max_resolution",
+        "max_seconds",
+        "max_variations",
+        "priority_per_month",
+        "concurrent_jobs",
+        "watermark_free",
+        "is_default",
+        "accounts_count",
+    )
+    list_editable = ("is_default",)
+    fields = (
+        ("name", "sort_order", "is_default"),
+        ("max_resolution", "max_seconds", "max_variations"),
+        ("priority_per_month", "concurrent_jobs"),
+        "watermark_free",
+        "allowed_models",
+    )
+
+    @admin.display(description="Accounts")
+    def accounts_count(self, obj: Plan) -> int:
+        return obj.accounts.count()
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ("user", "plan", "created_at")
+    list_filter = ("plan",)
+    list_select_related = ("user", "plan")
+    search_fields = ("user__username", "user__email")
+    autocomplete_fields = ("user",)
+
+
+class AccountInline(admin.StackedInline):
+    model = Account
+    can_delete = False
+    fields = ("plan",)
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class StudioUserAdmin(UserAdmin):  # type: ignore[type-arg]
+    """Django's user admin with the creator's plan on the same page."""
+
+    inlines = (AccountInline,)
+    list_display = (*UserAdmin.list_display, "plan")
+    list_select_related = ("account__plan",)
+
+    @admin.display(description="Plan")
+    def plan(self, obj: Any) -> str:
+        account = getattr(obj, "account", None)
+        return account.plan.name if account else "–"
+
+
+class VideoEndpointForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Secrets are write-only: the stored value is never rendered, and a blank field keeps
+    it (tick "clear" to remove it)."""
+
+    SECRETS = ("api_key", "webhook_secret")
+    api_key = forms.CharField(
+        required=False, widget=forms.PasswordInput, help_text="Leave blank to keep the key."
+    )
+    webhook_secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput,
+        help_text="Standard Webhooks secret (whsec_...). Leave blank to keep it.",
+    )
+    clear_api_key = forms.BooleanField(required=False, label="Clear the API key")
+    clear_webhook_secret = forms.BooleanField(required=False, label="Clear the webhook secret")
+
+    class Meta:
+        model = VideoEndpoint
+        fields = (
+            "name",
+            "slug",
+            "enabled",
+            "base_url",
+            "api_key",
+            "model_ids",
+            "sizes",
+            "seconds",
+            "image_input",
+            "remix",
+            "extend",
+            "webhook_secret",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in self.SECRETS:
+            if data.get(f"clear_{name}"):
+                data[name] = ""
+            elif not data.get(name):
+                data[name] = getattr(self.instance, name, "")
+        return data
+
+
+@admin.register(VideoEndpoint)
+class VideoEndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = VideoEndpointForm
+    list_display = ("name", "provider_slug", "base_url", "model_ids", "enabled", "has_key")
+    list_filter = ("enabled",)
+    search_fields = ("name", "slug", "base_url")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("webhook_url", "created_at", "updated_at")
+    fields = (
+        "name",
+        "slug",
+        "enabled",
+        "base_url",
+        "api_key",
+        "clear_api_key",
+        "model_ids",
+        "sizes",
+        "seconds",
+        "image_input",
+        "remix",
+        "extend",
+        "webhook_secret",
+        "clear_webhook_secret",
+        "webhook_url",
+        "created_at",
+        "updated_at",
+    )
+
+    @admin.display(description="Provider")
+    def provider_slug(self, obj: VideoEndpoint) -> str:
+        return f"openai-{obj.slug}"
+
+    @admin.display(boolean=True, description="API key set")
+    def has_key(self, obj: VideoEndpoint) -> bool:
+        return bool(obj.api_key)
+
+    @admin.display(description="Webhook URL (give it to the server)")
+    def webhook_url(self, obj: VideoEndpoint) -> str:
+        return reverse("openai_webhook", args=[obj.slug]) if obj.pk else "-"

@@ -9,9 +9,25 @@ from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 from django.core.validators import MaxLengthValidator
 
+from generations import plans
 from generations.models import ASPECT_RATIOS, MAX_SECONDS, RESOLUTIONS, VARIATION_CHOICES, Asset
 from generations.providers.base import Capabilities
 from generations.providers.registry import available_providers
+
+
+class PlanSelect(forms.Select):
+    """A select whose options outside the creator's plan are shown but disabled (marked so
+    that the page script, which narrows options to the chosen model, keeps them off)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.off: set[str] = set()
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(*args, **kwargs)
+        if str(option["value"]) in self.off:
+            option["attrs"] = {**option["attrs"], "disabled": True, "data-plan-off": "1"}
+        return option
 
 
 class SignupForm(UserCreationForm):  # type: ignore[type-arg]
@@ -25,11 +41,13 @@ class GenerateForm(forms.Form):
     prompt = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Describe your video…"}),
     )
-    resolution = forms.ChoiceField(choices=[(r, r) for r in RESOLUTIONS], initial="720p")
+    resolution = forms.ChoiceField(
+        choices=[(r, r) for r in RESOLUTIONS], initial="720p", widget=PlanSelect
+    )
     aspect_ratio = forms.ChoiceField(choices=[(a, a) for a in ASPECT_RATIOS], initial="16:9")
     seconds = forms.IntegerField(min_value=1, max_value=MAX_SECONDS, initial=5)
     variations = forms.TypedChoiceField(
-        choices=[(v, str(v)) for v in VARIATION_CHOICES], coerce=int, initial=1
+        choices=[(v, str(v)) for v in VARIATION_CHOICES], coerce=int, initial=1, widget=PlanSelect
     )
     priority = forms.BooleanField(required=False)
     provider = forms.ChoiceField()
@@ -44,20 +62,43 @@ class GenerateForm(forms.Form):
         prompt.max_length = limit
         prompt.validators.append(MaxLengthValidator(limit))
         prompt.widget.attrs["maxlength"] = str(limit)
+        self.usage = plans.usage_for(user)
+        plan = self.usage.plan
+        self.fields["resolution"].widget.off = set(RESOLUTIONS) - set(
+            plans.resolutions_allowed(plan)
+        )
+        self.fields["variations"].widget.off = {
+            str(v) for v in VARIATION_CHOICES if v > plan.max_variations
+        }
+        self.fields["seconds"].widget.attrs["data-plan-max"] = str(plan.max_seconds)
+        if self.initial.get("resolution", "720p") not in plans.resolutions_allowed(plan):
+            self.initial["resolution"] = plans.resolutions_allowed(plan)[-1]
+        if not self.usage.has_priority:
+            self.fields["priority"].disabled = True
         providers = available_providers()
-        # AI providers get one entry per model ("provider:model"), so the creator picks it.
-        self.model_options: list[tuple[str, str, Capabilities]] = []
+        # AI providers get one entry per model ("provider:model"), so the creator picks it;
+        # models outside the plan are listed but cannot be chosen.
+        self.model_options: list[tuple[str, str, Capabilities, bool]] = []
         for p in providers:
             caps = p.capabilities()
             if not p.is_ai or not caps.models:
                 label = p.name if p.is_ai else f"{p.name} (not AI)"
-                self.model_options.append((p.slug, label, caps))
+                allowed = plans.model_allowed(plan, p.slug, caps.models[0] if caps.models else "")
+                self.model_options.append((p.slug, label, caps, allowed))
                 continue
             for model in caps.models:
                 label = f"{p.model_label(model)} · {p.name}"
-                self.model_options.append((f"{p.slug}:{model}", label, p.capabilities(model)))
-        self.fields["provider"].choices = [(value, label) for value, label, _ in self.model_options]
-        self.fields["provider"].initial = self.model_options[0][0] if self.model_options else ""
+                allowed = plans.model_allowed(plan, p.slug, model)
+                self.model_options.append(
+                    (f"{p.slug}:{model}", label, p.capabilities(model), allowed)
+                )
+        # Every model stays a valid choice, so that one outside the plan gets the plan's
+        # message from the service rather than "not one of the available choices".
+        self.fields["provider"].choices = [
+            (value, label) for value, label, *_ in self.model_options
+        ]
+        first_allowed = [value for value, _, _, allowed in self.model_options if allowed]
+        self.fields["provider"].initial = first_allowed[0] if first_allowed else ""
         self.fields["reference"].queryset = Asset.objects.filter(owner=user)
         self.providers = providers
 
@@ -67,4 +108,13 @@ class UploadForm(forms.Form):
         widget=forms.ClearableFileInput(
             attrs={"accept": "image/jpeg,image/png,image/webp,video/mp4,video/quicktime,video/webm"}
         )
+    )
+
+
+class VerifyForm(forms.Form):
+    file = forms.FileField(
+        label="Image or video",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,video/mp4,video/quicktime,video/webm"}
+        ),
     )

@@ -1,5 +1,6 @@
-"""Domain models: Asset (an upload), Generation (one press of Generate) with its event log,
-and Video (one result file)."""
+"""Domain models: Plan and Account (what a creator may do), Asset (an upload), Generation
+(one press of Generate) with its event log, Video (one result file), and VideoEndpoint (an
+OpenAI-compatible server to generate on)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,60 @@ def frame_size(resolution: str, aspect_ratio: str) -> tuple[int, int]:
     a, b = ASPECT_RATIOS[aspect_ratio]
     long_side = round(short * max(a, b) / min(a, b) / 2) * 2
     return (long_side, short) if a >= b else (short, long_side)
+
+
+class Plan(models.Model):
+    """What a creator may do: limits on settings, priority and concurrent jobs, downloads."""
+
+    name = models.CharField(max_length=60, unique=True)
+    max_resolution = models.CharField(
+        max_length=8, choices=[(r, r) for r in RESOLUTIONS], default="720p"
+    )
+    max_seconds = models.PositiveSmallIntegerField(default=10)
+    max_variations = models.PositiveSmallIntegerField(default=2)
+    priority_per_month = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Priority generations per calendar month; empty = unlimited.",
+    )
+    concurrent_jobs = models.PositiveSmallIntegerField(
+        default=1, help_text="Jobs that may run at once; more wait in the queue."
+    )
+    watermark_free = models.BooleanField(
+        default=False, help_text="Downloads without the visible watermark."
+    )
+    allowed_models = models.TextField(
+        blank=True,
+        help_text="One provider (offline) or provider:model per line; empty allows every model.",
+    )
+    is_default = models.BooleanField(default=False, help_text="The plan new sign-ups get.")
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="one_default_plan",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Account(models.Model):
+    """A creator's plan. Its row is also the lock that makes quota counting race-free."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account"
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="accounts")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.plan})"
 
 
 def _asset_path(instance: Asset, filename: str) -> str:
@@ -67,6 +122,11 @@ class Generation(models.Model):
 
     State = State
 
+    class Operation(models.TextChoices):
+        CREATE = "create", "Create"
+        REMIX = "remix", "Remix"
+        EXTEND = "extend", "Extend"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     parent = models.ForeignKey(
@@ -83,6 +143,13 @@ class Generation(models.Model):
     model = models.CharField(max_length=128, blank=True)
     seed = models.BigIntegerField(null=True, blank=True)
     reference = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.SET_NULL)
+    operation = models.CharField(max_length=16, choices=Operation.choices, default=Operation.CREATE)
+    # The video a remix or an extension starts from (made by the same provider).
+    source_video = models.ForeignKey(
+        "Video", null=True, blank=True, on_delete=models.SET_NULL, related_name="derived"
+    )
+    # The creator's choice to put the prompt itself (not only its hash) in the credentials.
+    prompt_in_credentials = models.BooleanField(default=False)
 
     state = models.CharField(max_length=16, choices=State.choices, default=State.DRAFT)
     progress = models.PositiveSmallIntegerField(default=0)
@@ -97,6 +164,9 @@ class Generation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     queued_at = models.DateTimeField(null=True, blank=True)
+    # When the job got one of its owner's concurrent-job slots and went to the workers;
+    # empty while it waits in the queue for a slot.
+    admitted_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     deadline_at = models.DateTimeField(null=True, blank=True)
@@ -155,14 +225,32 @@ class GenerationEvent(models.Model):
 
 
 class Video(models.Model):
-    """One result file of a Generation, copied into our storage and probed."""
+    """One result file of a Generation, copied into our storage and probed.
+
+    ``file`` is the master: the provider's video with the invisible watermark and Content
+    Credentials, served only to plans with watermark-free downloads. ``delivery`` adds the
+    visible watermark and is what every other plan gets."""
+
+    class Watermark(models.TextChoices):
+        VISIBLE = "visible", "Visible + invisible"
+        INVISIBLE = "invisible", "Invisible only"
+        NONE = "none", "None"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="videos")
     index = models.PositiveSmallIntegerField(default=0)
     file = models.FileField(upload_to=_video_path, max_length=300)
+    delivery = models.FileField(upload_to=_video_path, max_length=300, blank=True)
     poster = models.FileField(upload_to=_video_path, max_length=300, blank=True)
+    # Extra files a provider made beside the video (OpenAI-compatible servers).
+    thumbnail = models.FileField(upload_to=_video_path, max_length=300, blank=True)
+    spritesheet = models.FileField(upload_to=_video_path, max_length=300, blank=True)
+    # The invisible watermark's payload: names this Video in any copy of its files.
+    watermark_id = models.PositiveBigIntegerField(unique=True, null=True, blank=True)
+    watermark = models.CharField(max_length=16, choices=Watermark.choices, default=Watermark.NONE)
+    # The Content Credentials read back from the served file(s) after signing.
+    credentials = models.JSONField(default=dict, blank=True)
     codec = models.CharField(max_length=32, blank=True)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
@@ -186,3 +274,39 @@ class Video(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("video_detail", args=[self.id])
+
+
+class VideoEndpoint(models.Model):
+    """An OpenAI-compatible ``/v1/videos`` server (a gateway, a self-hosted server) that
+    Studio may generate on. Its provider slug is ``openai-<slug>``."""
+
+    slug = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    base_url = models.URLField(max_length=300, help_text="Up to and including /v1.")
+    api_key = models.CharField(max_length=500, blank=True)
+    model_ids = models.CharField(
+        max_length=500, help_text="Comma-separated model ids, the first is the default."
+    )
+    sizes = models.CharField(
+        max_length=300,
+        default="1280x720,720x1280",
+        help_text="Comma-separated WIDTHxHEIGHT sizes the server makes.",
+    )
+    seconds = models.CharField(
+        max_length=100, default="4,8,12", help_text="Comma-separated clip lengths in seconds."
+    )
+    image_input = models.BooleanField(default=True, help_text="Takes a reference image.")
+    remix = models.BooleanField(default=False, help_text="Serves POST /videos/{id}/remix.")
+    extend = models.BooleanField(default=False, help_text="Serves POST /videos/extensions.")
+    webhook_secret = models.CharField(
+        max_length=200, blank=True, help_text="Standard Webhooks secret (whsec_...)."
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,13 +29,17 @@ from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
+from generations import finishing, plans
 from generations.media import MediaError
-from generations.media.probe import file_sha256, probe_upload, probe_video
-from generations.media.stills import extract_poster, make_thumbnail, video_thumbnail
+from generations.media.probe import probe_upload
+from generations.media.provenance import ProvenanceError, read_credentials
+from generations.media.stills import make_thumbnail, video_thumbnail
+from generations.media.watermark import WatermarkReading, read_watermark
 from generations.models import (
     ASPECT_RATIOS,
     MAX_SECONDS,
     RESOLUTIONS,
+    Account,
     Asset,
     Generation,
     GenerationEvent,
@@ -95,6 +100,10 @@ def generation_transition(
             message=message,
             data=data or {},
         )
+        if to_state in FINAL_STATES:
+            # The job's concurrent-job slot is free: the owner's next waiting job may go.
+            owner_id = Generation.objects.values_list("owner_id", flat=True).get(pk=generation_id)
+            transaction.on_commit(lambda: generations_admit(owner_id))
     return True
 
 
@@ -191,6 +200,46 @@ def asset_create(*, owner: Any, upload: UploadedFile) -> Asset:
     return asset
 
 
+@dataclass(frozen=True)
+class VerifyReport:
+    """What the Verify page says about one file."""
+
+    name: str
+    credentials: dict[str, Any]
+    watermark: WatermarkReading | None
+    video: Video | None  # the Video the watermark names, only when the viewer owns it
+    names_other_video: bool  # the watermark names a Video of this studio the viewer may not see
+
+
+def media_verify(*, upload: UploadedFile, viewer: Any) -> VerifyReport:
+    """Read an uploaded file's Content Credentials and invisible watermark; nothing is kept.
+    Raises ValidationError for a file over the upload limit."""
+    if upload.size and upload.size > settings.STUDIO_UPLOAD_MAX_BYTES:
+        limit = settings.STUDIO_UPLOAD_MAX_BYTES // (1024 * 1024)
+        raise ValidationError(f"Files up to {limit} MB can be checked.")
+    with tempfile.TemporaryDirectory(prefix="studio-verify-") as tmp:
+        path = Path(tmp) / "upload"
+        with path.open("wb") as f:
+            for chunk in upload.chunks():
+                f.write(chunk)
+        credentials = read_credentials(path, identity=finishing.signing_identity())
+        try:
+            reading: WatermarkReading | None = read_watermark(path)
+        except MediaError:
+            reading = None
+    video = None
+    if reading is not None and reading.found:
+        video = Video.objects.filter(watermark_id=reading.payload).first()
+    mine = video if video is not None and video.owner_id == viewer.pk else None
+    return VerifyReport(
+        name=(upload.name or "upload")[:255],
+        credentials=credentials.as_dict(),
+        watermark=reading,
+        video=mine,
+        names_other_video=video is not None and mine is None,
+    )
+
+
 def asset_delete(*, asset: Asset) -> None:
     files = [asset.file, asset.thumbnail]
     asset.delete()
@@ -216,9 +265,14 @@ def generation_create(
     seed: int | None = None,
     reference: Asset | None = None,
     parent: Generation | None = None,
+    **extra: Any,
 ) -> Generation:
-    """Validate the settings against the provider, save the generation as queued and send
-    it to the workers once the transaction commits. Raises ValidationError."""
+    """Validate the settings against the provider and the owner's plan, save the generation
+    as queued and, when the plan has a free concurrent-job slot, send it to the workers once
+    the transaction commits (otherwise it waits in the queue for one). A priority request
+    with no priority generations left this month runs on the standard queue. ``extra`` sets
+    further Generation fields (operation, source_video, prompt_in_credentials). Raises
+    ValidationError with plain messages keyed by form field."""
     provider = provider or settings.STUDIO_DEFAULT_PROVIDER
     try:
         adapter = get_provider(provider)
@@ -249,10 +303,30 @@ def generation_create(
             errors["reference"] = f"{adapter.name} does not take a reference image."
         elif reference.kind == Asset.Kind.VIDEO and not caps.video_input:
             errors["reference"] = f"{adapter.name} does not take a reference clip."
+    refused = caps.refusal(resolution=resolution, aspect_ratio=aspect_ratio, seconds=seconds)
+    for name, message in refused.items():
+        errors.setdefault(name, message)
+    plan = plans.account_for(owner).plan
+    model = model or (caps.models[0] if caps.models else "")
+    for name, message in plans.plan_errors(
+        plan,
+        resolution=resolution,
+        seconds=seconds,
+        variations=variations,
+        provider=provider,
+        model=model,
+    ).items():
+        errors.setdefault(name, message)
     if errors:
         raise ValidationError(errors)
     now = timezone.now()
     with transaction.atomic():
+        # Held until commit: the priority count and the admission below cannot race.
+        account = plans.lock_account(owner.pk)
+        downgraded = False
+        limit = account.plan.priority_per_month
+        if priority and limit is not None and plans.priority_used(owner.pk, now) >= limit:
+            priority, downgraded = False, True
         generation = Generation.objects.create(
             owner=owner,
             parent=parent,
@@ -263,21 +337,56 @@ def generation_create(
             variations=variations,
             priority=priority,
             provider=provider,
-            model=model or (caps.models[0] if caps.models else ""),
+            model=model,
             seed=seed if seed is not None else random.randrange(2**31),
             reference=reference,
+            **extra,
         )
         generation_transition(
             generation.pk,
             from_state=State.DRAFT,
             to_state=State.QUEUED,
-            message="queued",
+            message="queued"
+            + (" on the standard queue: no priority generations left this month" * downgraded),
             queued_at=now,
-            deadline_at=now + timedelta(seconds=settings.STUDIO_JOB_DEADLINE_SECONDS),
         )
+        _admit_locked(account, created=generation.pk)
         generation.refresh_from_db()
-        _enqueue("submit_generation", generation)
     return generation
+
+
+def generations_admit(owner_id: Any) -> int:
+    """Send the owner's waiting jobs to the workers while their plan has free concurrent-job
+    slots (priority jobs first, then oldest). Returns how many were admitted."""
+    with transaction.atomic():
+        return _admit_locked(plans.lock_account(owner_id))
+
+
+def _admit_locked(account: Account, created: Any = None) -> int:
+    now = timezone.now()
+    running = (
+        Generation.objects.filter(owner_id=account.user_id, admitted_at__isnull=False)
+        .exclude(state__in=FINAL_STATES)
+        .count()
+    )
+    free = account.plan.concurrent_jobs - running
+    if free <= 0:
+        return 0
+    waiting = Generation.objects.filter(
+        owner_id=account.user_id, state=State.QUEUED, admitted_at__isnull=True
+    ).order_by("-priority", "queued_at")[:free]
+    admitted = 0
+    for generation in waiting:
+        Generation.objects.filter(pk=generation.pk).update(
+            admitted_at=now,
+            deadline_at=now + timedelta(seconds=settings.STUDIO_JOB_DEADLINE_SECONDS),
+            updated_at=now,
+        )
+        if generation.pk != created:
+            _log(generation.pk, "a concurrent-job slot came free: sent to the workers")
+        _enqueue("submit_generation", generation)
+        admitted += 1
+    return admitted
 
 
 def generation_cancel(*, generation: Generation, by: Any = None) -> bool:
@@ -316,8 +425,36 @@ def generation_retry(*, generation: Generation, by: Any = None) -> Generation:
     )
 
 
+def generation_derive(
+    *, video: Video, operation: str, prompt: str, seconds: int | None = None
+) -> Generation:
+    """Remix or extend a finished video on the provider that made it, as a new generation
+    (its ``source_video``). ``seconds`` is an extension's added length. Raises
+    ValidationError when the provider cannot do that to this video."""
+    source = video.generation
+    try:
+        caps = get_provider(source.provider).capabilities(source.model)
+    except UnknownProvider as exc:
+        raise ValidationError({"prompt": str(exc)}) from exc
+    able = {"remix": caps.remix, "extend": caps.extend}
+    if not able.get(operation) or not source.provider_job_id:
+        raise ValidationError({"prompt": f"This video's model cannot {operation} it."})
+    return generation_create(
+        owner=source.owner,
+        prompt=prompt,
+        resolution=source.resolution,
+        aspect_ratio=source.aspect_ratio,
+        seconds=seconds or source.seconds,
+        provider=source.provider,
+        model=source.model,
+        parent=source,
+        operation=operation,
+        source_video=video,
+    )
+
+
 def video_delete(*, video: Video) -> None:
-    files = [video.file, video.poster]
+    files = [video.file, video.delivery, video.poster, video.thumbnail, video.spritesheet]
     video.delete()
     for f in files:
         if f:
@@ -383,6 +520,8 @@ def generation_submit(generation_id: Any) -> None:
     provider by its idempotency key, so a crash never sends a second, billed job.
     """
     generation = Generation.objects.select_related("reference").get(pk=generation_id)
+    if generation.admitted_at is None:
+        return  # still waiting for a concurrent-job slot; admission sends it again
     if generation.state == State.QUEUED:
         generation_transition(
             generation.pk,
@@ -433,6 +572,8 @@ def generation_submit(generation_id: Any) -> None:
                             reference_kind=generation.reference.kind
                             if generation.reference
                             else "",
+                            operation=generation.operation,
+                            source_job_id=_source_job_id(generation),
                         )
                     )
                 _log(generation.pk, "submitted", job_id=job_id)
@@ -468,10 +609,33 @@ def generation_submit(generation_id: Any) -> None:
             _enqueue("poll_generation", generation, settings.STUDIO_POLL_MIN_SECONDS / 2)
 
 
-def generation_poll(generation_id: Any) -> float | None:
+def _source_job_id(generation: Generation) -> str:
+    """The provider's job id for the video a remix or an extension starts from."""
+    if generation.source_video is None:
+        return ""
+    return generation.source_video.generation.provider_job_id
+
+
+def _save_extras(*, video_of: Generation, provider: Any, folder: Path) -> None:
+    """Store the provider's extra files (thumbnail, spritesheet) on the first Video."""
+    extras = provider.download_extras(video_of.provider_job_id, folder)
+    if not extras:
+        return
+    video = Video.objects.get(generation=video_of, index=0)
+    for name, path in extras.items():
+        field = getattr(video, name)
+        if field:
+            field.delete(save=False)
+        with path.open("rb") as f:
+            field.save(path.name, File(f), save=False)
+    video.save(update_fields=list(extras))
+
+
+def generation_poll(generation_id: Any, *, reschedule: bool = True) -> float | None:
     """Look at a running job once. Schedules the next look (returns its countdown) or moves
     the job on: to downloading when done, to an ending when the provider says so or the
-    deadline passed."""
+    deadline passed. ``reschedule=False`` (a webhook's extra look) schedules nothing: the
+    job's own chain of looks goes on."""
     generation = Generation.objects.get(pk=generation_id)
     if generation.state != State.RUNNING:
         return None
@@ -492,6 +656,8 @@ def generation_poll(generation_id: Any) -> float | None:
             _fail_on_error(generation, exc, step=State.RUNNING)
             return None
         countdown = exc.retry_after or _backoff(generation.polls)
+        if not reschedule:
+            return None
         Generation.objects.filter(pk=generation.pk, state=State.RUNNING).update(
             polls=generation.polls + 1, updated_at=timezone.now()
         )
@@ -504,6 +670,7 @@ def generation_poll(generation_id: Any) -> float | None:
             to_state=State.DOWNLOADING,
             message="saving the result",
             progress=PROGRESS_DOWNLOADING,
+            polls=0,  # the download's retries are counted afresh
         ):
             _enqueue("download_generation", generation)
         return None
@@ -532,11 +699,11 @@ def generation_poll(generation_id: Any) -> float | None:
     progress = low + (high - low) * (status.progress or 0) // 100
     countdown = status.retry_after if status.retry_after is not None else _backoff(generation.polls)
     updated = Generation.objects.filter(pk=generation.pk, state=State.RUNNING).update(
-        polls=generation.polls + 1,
+        polls=generation.polls + reschedule,
         progress=max(progress, generation.progress),
         updated_at=timezone.now(),
     )
-    if updated:
+    if updated and reschedule:
         _enqueue("poll_generation", generation, countdown)
     return countdown
 
@@ -570,6 +737,8 @@ def generation_download(generation_id: Any) -> None:
                 video.file.delete(save=False)
             with path.open("rb") as f:
                 video.file.save("video.mp4", File(f), save=True)
+        if files:
+            _save_extras(video_of=generation, provider=provider, folder=Path(tmp))
     with transaction.atomic():
         moved = generation_transition(
             generation.pk,
@@ -585,20 +754,42 @@ def generation_download(generation_id: Any) -> None:
 
 
 def generation_finish(generation_id: Any) -> None:
-    """Probe each video, make its poster, and mark the generation succeeded."""
+    """Finish each video (watermarks, Content Credentials, poster, probe: see
+    ``generations.finishing``) and mark the generation succeeded."""
     generation = Generation.objects.get(pk=generation_id)
     if generation.state != State.FINISHING:
         return
-    videos = list(generation.videos.all())
+    videos = list(generation.videos.select_related("generation", "owner"))
     try:
         for video in videos:
-            _finish_video(video)
+            finishing.finish_video(video)
+    except ProvenanceError as exc:
+        log.exception("signing %s failed", generation.pk)
+        generation_end(
+            generation,
+            to_state=State.FAILED,
+            code="signing_failed",
+            message=f"The video could not be signed with Content Credentials: {exc}",
+        )
+        return
     except MediaError as exc:
         generation_end(
             generation,
             to_state=State.FAILED,
             code="bad_output",
             message=f"The result could not be read: {exc}",
+        )
+        return
+    except Exception:
+        # A bug here would otherwise fail every retry until the deadline; the downloaded
+        # files stay in storage for the operators.
+        log.exception("finishing %s failed", generation.pk)
+        generation_end(
+            generation,
+            to_state=State.FAILED,
+            code="finishing_failed",
+            message="The video was made but could not be finished. The operators have "
+            "the details.",
         )
         return
     generation_transition(
@@ -608,28 +799,6 @@ def generation_finish(generation_id: Any) -> None:
         message="done",
         progress=100,
     )
-
-
-def _finish_video(video: Video) -> None:
-    with local_copy(video.file) as path:
-        probe = probe_video(path)
-        with tempfile.TemporaryDirectory(prefix="studio-finish-") as tmp:
-            poster = Path(tmp) / "poster.jpg"
-            extract_poster(path, poster)
-            if video.poster:
-                video.poster.delete(save=False)
-            with poster.open("rb") as f:
-                video.poster.save("poster.jpg", File(f), save=False)
-        video.sha256 = file_sha256(path)
-    video.codec = probe.codec
-    video.width = probe.width
-    video.height = probe.height
-    video.fps = probe.fps
-    video.duration = probe.duration
-    video.frames = probe.frames
-    video.size_bytes = probe.size_bytes
-    video.probe = probe.as_dict()
-    video.save()
 
 
 STEP_TASKS = {
@@ -642,8 +811,9 @@ STEP_TASKS = {
 
 
 def generations_reap() -> dict[str, int]:
-    """Fail jobs past their deadline and hand stalled jobs (no movement for
-    STUDIO_JOB_STALL_SECONDS, e.g. their worker was killed) to a worker again."""
+    """Fail jobs past their deadline, hand stalled jobs (no movement for
+    STUDIO_JOB_STALL_SECONDS, e.g. their worker was killed) to a worker again, and admit
+    waiting jobs whose slot came free without a message getting through."""
     now = timezone.now()
     counts = {"timed_out": 0, "resumed": 0}
     active = Generation.objects.exclude(state__in=FINAL_STATES).exclude(state=State.DRAFT)
@@ -658,7 +828,10 @@ def generations_reap() -> dict[str, int]:
             if generation.provider_job_id:
                 transaction.on_commit(lambda g=generation: _cancel_at_provider(g))
     stalled_before = now - timedelta(seconds=settings.STUDIO_JOB_STALL_SECONDS)
-    for generation in active.filter(updated_at__lt=stalled_before):
+    waiting = active.filter(state=State.QUEUED, admitted_at__isnull=True)
+    for owner_id in set(waiting.values_list("owner_id", flat=True)):
+        counts["resumed"] += generations_admit(owner_id)
+    for generation in active.filter(updated_at__lt=stalled_before, admitted_at__isnull=False):
         touched = Generation.objects.filter(
             pk=generation.pk, state=generation.state, updated_at=generation.updated_at
         ).update(updated_at=now, claimed_until=None)

@@ -68,6 +68,17 @@ def render_offline_job(job_id: str) -> None:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def make_delivery(video_id: str) -> None:
+    """Make the watermarked copy of a video whose owner's plan now needs one."""
+    from generations import finishing
+    from generations.models import Video
+
+    video = Video.objects.select_related("generation", "owner").filter(pk=video_id).first()
+    if video is not None:
+        finishing.video_prepare(video)
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def reap_generations() -> dict[str, int]:
     """Beat: time out jobs past their deadline, resume stalled ones."""
     return services.generations_reap()

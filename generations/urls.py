@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from generations import views
+from generations import views, webhooks
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -21,11 +21,14 @@ urlpatterns = [
     path("videos/<uuid:video_id>/file/", views.video_file, name="video_file"),
     path("videos/<uuid:video_id>/poster/", views.video_poster, name="video_poster"),
     path("videos/<uuid:video_id>/delete/", views.video_delete, name="video_delete"),
+    path("videos/<uuid:video_id>/derive/", views.video_derive, name="video_derive"),
     path("assets/", views.asset_upload, name="asset_upload"),
     path("assets/<uuid:asset_id>/thumbnail/", views.asset_thumbnail, name="asset_thumbnail"),
     path("assets/<uuid:asset_id>/delete/", views.asset_delete, name="asset_delete"),
     path(
         "staff/videos/<uuid:video_id>/poster/", views.admin_video_poster, name="admin_video_poster"
     ),
+    path("verify/", views.verify, name="verify"),
     path("signup/", views.signup, name="signup"),
+    path("webhooks/openai/<slug:slug>/", webhooks.openai_webhook, name="openai_webhook"),
 ]

@@ -22,8 +22,8 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from generations import selectors, services
-from generations.forms import GenerateForm, SignupForm, UploadForm
+from generations import finishing, plans, selectors, services
+from generations.forms import GenerateForm, SignupForm, UploadForm, VerifyForm
 from generations.models import Generation, Video
 from generations.providers.registry import UnknownProvider, get_provider
 from generations.serving import serve_file
@@ -158,47 +158,106 @@ def _detail(request: HttpRequest, generation: Generation, video: Any) -> HttpRes
     videos = list(generation.videos.all())
     if video is None and videos:
         video = videos[0]
+    derive = None
     try:
-        provider_name = get_provider(generation.provider).name
+        adapter = get_provider(generation.provider)
+        provider_name = adapter.name
+        if video is not None and generation.provider_job_id:
+            caps = adapter.capabilities(generation.model)
+            derive = caps if caps.remix or caps.extend else None
     except UnknownProvider:
         provider_name = generation.provider
+    watermark_free = plans.account_for(request.user).plan.watermark_free
+    credentials = None
+    if video is not None:
+        served = "master" if watermark_free else "delivery"
+        credentials = video.credentials.get(served)
     context = {
         "generation": generation,
         "video": video,
         "videos": videos,
         "events": generation.events.all(),
         "provider_name": provider_name,
+        "watermark_free": watermark_free,
+        "credentials": credentials,
+        "derive": derive,
     }
     return render(request, "generations/detail.html", context)
+
+
+@login_required
+@require_POST
+def video_derive(request: HttpRequest, video_id: str) -> HttpResponse:
+    """Remix or extend a video on the provider that made it (when it offers that)."""
+    video = selectors.video_get_for_user(request.user, video_id)
+    try:
+        generation = services.generation_derive(
+            video=video,
+            operation=request.POST.get("operation", ""),
+            prompt=request.POST.get("prompt", ""),
+            seconds=int(request.POST.get("seconds") or 0) or None,
+        )
+    except (ValidationError, ValueError) as exc:
+        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else "Pick a length."
+        messages.error(request, text)
+        return redirect(video.get_absolute_url())
+    if request.htmx:
+        return HttpResponseClientRedirect(generation.get_absolute_url())
+    return redirect(generation.get_absolute_url())
 
 
 @login_required
 @require_GET
 def gallery(request: HttpRequest) -> HttpResponse:
     videos = selectors.videos_for_user(request.user)
+    watermark = request.GET.get("watermark", "")
+    if watermark in Video.Watermark.values:
+        videos = videos.filter(watermark=watermark)
+    else:
+        watermark = ""
     page = Paginator(videos, settings.STUDIO_GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
     template = "generations/gallery.html"
     if request.htmx:
         template += "#gallery-grid"
-    return render(request, template, {"page": page})
+    context = {"page": page, "watermark": watermark, "watermarks": Video.Watermark.choices}
+    return render(request, template, context)
 
 
 @login_required
 @require_GET
 def video_file(request: HttpRequest, video_id: str) -> HttpResponse:
     video = selectors.video_get_for_user(request.user, video_id)
+    try:
+        served = finishing.served_file(video)
+    except finishing.DeliveryPending:
+        return _not_ready()
     download = None
     if request.GET.get("download"):
         name = slugify(video.generation.prompt[:60])[:40].strip("-") or "video"
         download = f"studio-{name}-{video.index + 1}.mp4"
-    return serve_file(request, video.file, content_type="video/mp4", download_name=download)
+    return serve_file(request, served, content_type="video/mp4", download_name=download)
 
 
 @login_required
 @require_GET
 def video_poster(request: HttpRequest, video_id: str) -> HttpResponse:
     video = selectors.video_get_for_user(request.user, video_id)
+    try:
+        # The poster is a frame of the served file: no file for this viewer, no poster.
+        finishing.served_file(video)
+    except finishing.DeliveryPending:
+        return _not_ready()
     return serve_file(request, video.poster, content_type="image/jpeg")
+
+
+def _not_ready() -> HttpResponse:
+    response = HttpResponse(
+        "This video's file is still being made. Try again in a minute.",
+        status=503,
+        content_type="text/plain",
+    )
+    response["Retry-After"] = "30"
+    return response
 
 
 @staff_member_required
@@ -266,3 +325,21 @@ def asset_delete(request: HttpRequest, asset_id: str) -> HttpResponse:
     if request.htmx:
         return _assets_panel(request, UploadForm())
     return redirect("dashboard")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest) -> HttpResponse:
+    """Check any image or video: its Content Credentials and whether our invisible
+    watermark names a Video of this studio (which one only for its owner)."""
+    form = VerifyForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = services.media_verify(upload=form.cleaned_data["file"], viewer=request.user)
+        except ValidationError as exc:
+            form.add_error("file", exc.messages)
+    template = "generations/verify.html"
+    if request.htmx:
+        template += "#verify-result"
+    return render(request, template, {"form": form, "report": report})

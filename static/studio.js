@@ -55,17 +55,29 @@
     var form = select.form;
     if (!option || !form) return;
     var resolutions = option.dataset.resolutions.split(",");
+    // data-plan-off marks what the creator's plan does not include: it stays off.
     Array.prototype.forEach.call(form.elements.resolution.options, function (o) {
-      o.disabled = resolutions.indexOf(o.value) < 0;
+      o.disabled = resolutions.indexOf(o.value) < 0 || o.hasAttribute("data-plan-off");
     });
     if (form.elements.resolution.selectedOptions[0].disabled) {
-      form.elements.resolution.value = resolutions[resolutions.length - 1];
+      var usable = Array.prototype.filter.call(form.elements.resolution.options, function (o) {
+        return !o.disabled;
+      });
+      if (usable.length) form.elements.resolution.value = usable[usable.length - 1].value;
     }
     var seconds = form.elements.seconds;
-    seconds.max = option.dataset.maxSeconds;
+    seconds.max = Math.min(+option.dataset.maxSeconds, +(seconds.dataset.planMax || 20));
     if (+seconds.value > +seconds.max) seconds.value = seconds.max;
+    // A model that makes only some lengths (e.g. 4, 8, 12 s) gets the nearest one it makes.
+    var lengths = option.dataset.seconds ? option.dataset.seconds.split(",").map(Number) : [];
+    seconds.min = lengths.length ? lengths[0] : 1;
+    if (lengths.length && lengths.indexOf(+seconds.value) < 0) {
+      seconds.value = lengths.reduce(function (best, s) {
+        return Math.abs(s - seconds.value) < Math.abs(best - seconds.value) ? s : best;
+      });
+    }
     Array.prototype.forEach.call(form.elements.variations.options, function (o) {
-      o.disabled = +o.value > +option.dataset.maxVariations;
+      o.disabled = +o.value > +option.dataset.maxVariations || o.hasAttribute("data-plan-off");
     });
     if (form.elements.variations.selectedOptions[0].disabled) form.elements.variations.value = "1";
   }

@@ -149,6 +149,7 @@ CELERY_TASK_DEFAULT_QUEUE = "standard"
 CELERY_TASK_ROUTES = {
     "generations.tasks.finish_generation": {"queue": "media"},
     "generations.tasks.render_offline_job": {"queue": "media"},
+    "generations.tasks.make_delivery": {"queue": "media"},
     "generations.tasks.reap_generations": {"queue": "standard"},
 }
 CELERY_BEAT_SCHEDULE = {
@@ -177,3 +178,15 @@ STUDIO_JOB_STALL_SECONDS = env_float("STUDIO_JOB_STALL_SECONDS", 120.0)
 STUDIO_POLL_MIN_SECONDS = env_float("STUDIO_POLL_MIN_SECONDS", 1.0)
 STUDIO_POLL_MAX_SECONDS = env_float("STUDIO_POLL_MAX_SECONDS", 30.0)
 STUDIO_GALLERY_PAGE_SIZE = env_int("STUDIO_GALLERY_PAGE_SIZE", 24)
+# Content Credentials: the signing chain is generated on first use in this folder (outside
+# the repo and the media folder), unless the operator names a certificate chain and key.
+STUDIO_C2PA_DIR = Path(env_str("STUDIO_C2PA_DIR", str(VAR_DIR / "c2pa")))
+STUDIO_C2PA_CERT = env_str("STUDIO_C2PA_CERT")
+STUDIO_C2PA_KEY = env_str("STUDIO_C2PA_KEY")
+# OpenAI-compatible /v1/videos servers: a JSON list of endpoints, each with the keys of the
+# admin's Video endpoints (slug, name, base_url, api_key, model_ids, sizes, seconds, ...).
+STUDIO_OPENAI_ENDPOINTS = env_str("STUDIO_OPENAI_ENDPOINTS")
+# Seconds one call to such a server may take before it counts as a timeout.
+STUDIO_OPENAI_TIMEOUT_SECONDS = env_float("STUDIO_OPENAI_TIMEOUT_SECONDS", 60.0)
+# How long after completion a server's video stays downloadable when it names no expiry.
+STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS = env_float("STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS", 3600.0)

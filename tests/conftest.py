@@ -60,6 +60,24 @@ def other_user(django_user_model: Any) -> Any:
 
 
 @pytest.fixture
+def pro_user(user: Any) -> Any:
+    """``user`` on the Pro plan: 1080p, 20 s, watermark-free downloads, 5 jobs at a time."""
+    put_on_plan(user, "Pro")
+    return user
+
+
+def put_on_plan(user: Any, plan_name: str) -> Any:
+    from generations.models import Plan
+    from generations.plans import account_for, default_plan
+
+    default_plan()  # seeds the plans when a transactional test emptied the table
+    account = account_for(user)
+    account.plan = Plan.objects.get(name=plan_name)
+    account.save()
+    return user
+
+
+@pytest.fixture
 def owner_client(client: Any, user: Any) -> Any:
     client.force_login(user)
     return client

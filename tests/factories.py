@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
+
 from generations.models import Generation, Video
 from generations.states import State
 
 
 def make_generation(owner: Any, *, state: str = State.QUEUED, **fields: Any) -> Generation:
-    """A Generation row in the given state, without running the pipeline."""
+    """A Generation row in the given state, without running the pipeline (past draft it
+    counts as admitted: it holds one of its owner's concurrent-job slots)."""
     defaults: dict[str, Any] = {
         "prompt": "a lighthouse at dusk, waves rolling in",
         "provider": "offline",
         "seed": 7,
         "seconds": 1,
         "resolution": "480p",
+        "admitted_at": None if state == State.DRAFT else timezone.now(),
     }
     defaults.update(fields)
     return Generation.objects.create(owner=owner, state=state, **defaults)

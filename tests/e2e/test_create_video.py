@@ -26,6 +26,8 @@ def test_a_new_creator_gets_from_sign_up_to_a_playing_video(
     page.fill("#id_password2", "a-long-pass-phrase-9")
     page.get_by_role("button", name="Sign up").click()
     page.get_by_role("heading", name="Create video").wait_for()
+    assert "Plus plan" in page.locator("#plan-summary").inner_text()
+    assert page.locator("#id_resolution option[value='1080p']").is_disabled()
 
     bad = tmp_path / "bomb.png"
     bad.write_bytes(bomb_png())
@@ -65,7 +67,20 @@ def test_a_new_creator_gets_from_sign_up_to_a_playing_video(
     assert duration == pytest.approx(3, abs=0.1)
     assert page.evaluate("document.querySelector('video#player').videoWidth") == 854
     assert re.search(r"h264", page.locator(".probe").inner_text())
+    credentials = page.locator("#content-credentials").inner_text()
+    assert "Valid: signed by Studio (this studio)" in credentials
     page.screenshot(path=str(tmp_path / "detail.png"))
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download").click()
+    saved = tmp_path / "download.mp4"
+    download.value.save_as(saved)
+    page.get_by_role("navigation").get_by_role("link", name="Verify").click()
+    page.set_input_files("form input[type=file]", str(saved))
+    page.get_by_role("button", name="Check").click()
+    page.locator(".watermark-result").wait_for()
+    assert "this is your video" in page.locator(".watermark-result").inner_text()
+    assert "Valid" in page.locator("#verify-result .credentials").inner_text()
 
 
 def test_a_blank_prompt_gets_a_message_in_the_page(page, live_server, django_user_model):

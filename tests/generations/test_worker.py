@@ -83,10 +83,10 @@ def test_a_worker_killed_mid_job_is_recovered_without_a_duplicate(start_worker, 
         assert sum(1 for _ in container.decode(video=0)) == 10 * 24
 
 
-def test_cancel_stops_a_running_job(start_worker, user):
+def test_cancel_stops_a_running_job(start_worker, pro_user):
     start_worker()
     generation = services.generation_create(
-        owner=user,
+        owner=pro_user,
         prompt="a long drift through clouds",
         resolution="1080p",
         seconds=20,
@@ -97,7 +97,7 @@ def test_cancel_stops_a_running_job(start_worker, user):
         return generation.state == State.RUNNING
 
     wait_for(running, 60, "the job to run")
-    assert services.generation_cancel(generation=generation, by=user)
+    assert services.generation_cancel(generation=generation, by=pro_user)
     generation.refresh_from_db()
     assert generation.state == State.CANCELED
     assert not generation.videos.exists()
