@@ -211,7 +211,7 @@ def video_make_delivery(video: Video) -> None:
             make_renditions(
                 master,
                 payload=_assign_watermark_id(video),
-                master=tmp / "unused.mp4",
+                master=None,
                 delivery=tmp / "delivery-marked.mp4",
             )
         with _claim_for(video) as claim:
@@ -229,6 +229,9 @@ def video_make_delivery(video: Video) -> None:
             poster=video.poster.name,
             watermark=Video.Watermark.VISIBLE,
             credentials=credentials,
+            # The file panel describes what the owner now gets.
+            sha256=file_sha256(tmp / DELIVERY_NAME),
+            size_bytes=(tmp / DELIVERY_NAME).stat().st_size,
         )
         if old_poster and old_poster != video.poster.name:
             video.poster.storage.delete(old_poster)

@@ -346,8 +346,9 @@ def generation_create(
             generation.pk,
             from_state=State.DRAFT,
             to_state=State.QUEUED,
-            message="queued"
-            + (" on the standard queue: no priority generations left this month" * downgraded),
+            message="queued on the standard queue: no priority generations left this month"
+            if downgraded
+            else "queued",
             queued_at=now,
         )
         _admit_locked(account, created=generation.pk)
@@ -788,8 +789,7 @@ def generation_finish(generation_id: Any) -> None:
             generation,
             to_state=State.FAILED,
             code="finishing_failed",
-            message="The video was made but could not be finished. The operators have "
-            "the details.",
+            message="The video was made but could not be finished. The operators have the details.",
         )
         return
     generation_transition(

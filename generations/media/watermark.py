@@ -387,18 +387,19 @@ class _Output:
     video: Any = None
     audio: Any = None
     options: dict[str, str] | None = None
+    visible: bool = False  # the visible mark too (the delivery rendition)
 
 
 def make_renditions(
     src: Path,
     *,
     payload: int,
-    master: Path,
+    master: Path | None,
     delivery: Path | None = None,
     on_progress: Callable[[float], None] | None = None,
 ) -> None:
-    """Decode ``src`` once; write ``master`` (the invisible watermark only) and, when
-    ``delivery`` is given, ``delivery`` (invisible watermark and the visible moving mark).
+    """Decode ``src`` once; write ``master`` (the invisible watermark only) and/or
+    ``delivery`` (invisible watermark and the visible moving mark), whichever are given.
 
     Both are H.264 yuv420p MP4 with the movie header first (``+faststart``), the same size,
     frame rate and frame count as ``src``, colour tags kept (BT.709 limited range where
@@ -408,12 +409,19 @@ def make_renditions(
     leaves neither behind. ``on_progress`` gets rising fractions and a final 1.0. Raises
     MediaError when ``src`` cannot be read or decoded to the end."""
     _codeword(payload)  # checks the payload before any file is made
+    if master is None and delivery is None:
+        raise ValueError("make_renditions needs a master or a delivery path")
     outputs: list[_Output] = []
     try:
-        outputs.append(_Output(Path(master), _temp_beside(Path(master)), options=MASTER_OPTIONS))
+        # The master first: the visible mark is stamped on the shared planes after it.
+        if master is not None:
+            target = Path(master)
+            outputs.append(_Output(target, _temp_beside(target), options=MASTER_OPTIONS))
         if delivery is not None:
             target = Path(delivery)
-            outputs.append(_Output(target, _temp_beside(target), options=DELIVERY_OPTIONS))
+            outputs.append(
+                _Output(target, _temp_beside(target), options=DELIVERY_OPTIONS, visible=True)
+            )
         _write(Path(src), payload, outputs, on_progress)
         for output in outputs:
             output.tmp.chmod(0o644)
@@ -458,7 +466,6 @@ def _write(
             )
             if audio is not None:
                 output.audio = output.container.add_stream_from_template(audio)
-        master, delivery = outputs[0], (outputs[1] if len(outputs) > 1 else None)
         patterns: _Patterns | None = None
         mark: _Mark | None = None
         count = 0
@@ -484,7 +491,7 @@ def _write(
                     output.video = _h264_output(
                         output.container, rate, width, height, output.options, tags
                     )
-                if delivery is not None:
+                if any(output.visible for output in outputs):
                     mark = _mark(width, height)
                 for early in waiting:
                     for output in outputs:
@@ -493,12 +500,14 @@ def _write(
             t = float(count / rate)
             planes = frame.to_ndarray(format="yuv420p")
             embed_luma(planes[:height], patterns.at(t, planes[:height]))
-            master.container.mux(master.video.encode(_frame(planes, count, tags)))
-            if delivery is not None and mark is not None:
-                y, u, v = _split(planes, width, height)
-                x, top = mark_position(mark.light.shape[1], mark.light.shape[0], width, height, t)
-                _stamp(y, u, v, mark, x, top)
-                delivery.container.mux(delivery.video.encode(_frame(planes, count, tags)))
+            for output in outputs:
+                if output.visible and mark is not None:
+                    y, u, v = _split(planes, width, height)
+                    x, top = mark_position(
+                        mark.light.shape[1], mark.light.shape[0], width, height, t
+                    )
+                    _stamp(y, u, v, mark, x, top)
+                output.container.mux(output.video.encode(_frame(planes, count, tags)))
             count += 1
             if on_progress and expected and count % 10 == 0:
                 on_progress(min(0.99, count / expected))

@@ -193,6 +193,17 @@ def test_never_marked_clips_of_all_kinds_read_as_not_found(tmp_path, seed):
         assert not read_watermark(path).found
 
 
+def test_a_delivery_alone_can_be_made_from_a_master(tmp_path, media):
+    delivery = tmp_path / "late-delivery.mp4"
+    make_renditions(media["card-master"], payload=PAYLOAD, master=None, delivery=delivery)
+
+    assert read_watermark(delivery).payload == PAYLOAD
+    assert frames_of(delivery)[0].tobytes() != frames_of(media["card-master"])[0].tobytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["late-delivery.mp4"]
+    with pytest.raises(ValueError):
+        make_renditions(media["card-master"], payload=PAYLOAD, master=None)
+
+
 def test_another_payload_reads_as_itself(tmp_path, media):
     master = tmp_path / "other.mp4"
     make_renditions(media["portrait"], payload=1, master=master)
