@@ -96,14 +96,9 @@ def main() -> None:
                 with FakeVideoServer(render_seconds=args.job_seconds) as server:
                     slug = f"bench{int(webhooks)}{run}{os.getpid()}"
                     VideoEndpoint.objects.filter(slug=slug).delete()
-                    VideoEndpoint.objects.create(
-                        slug=slug,
-                        name="Bench",
-                        base_url=server.base_url,
-                        api_key="sk-bench",
-                        model_ids="vid-1",
+                    server.endpoint(
+                        slug,
                         sizes="1280x720",
-                        seconds="4,8",
                         webhook_secret=server.webhook_secret if webhooks else "",
                     )
                     if webhooks:

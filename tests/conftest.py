@@ -175,6 +175,17 @@ def start_worker(
         worker.stop()
 
 
+def wait_final(generation: Any, timeout: float = 90) -> Any:
+    """Wait until the generation reaches a final state; returns it refreshed."""
+
+    def done() -> bool:
+        generation.refresh_from_db()
+        return generation.is_final
+
+    wait_for(done, timeout, f"generation {generation.pk} to end")
+    return generation
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
     """Poll until the predicate is truthy (no fixed sleeps); returns its value."""
     deadline = time.monotonic() + timeout

@@ -178,6 +178,20 @@ class FakeVideoServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
+    def endpoint(self, slug: str = "loop", **fields: Any) -> Any:
+        """A VideoEndpoint row (admin's configuration) pointing Studio at this server."""
+        from generations.models import VideoEndpoint
+
+        values: dict[str, Any] = {
+            "name": "Loopback",
+            "base_url": self.base_url,
+            "api_key": "sk-test",
+            "model_ids": "vid-1",
+            "sizes": "1280x720,720x1280",
+            "seconds": "4,8",
+        }
+        return VideoEndpoint.objects.create(slug=slug, **{**values, **fields})
+
     # --- scripting -----------------------------------------------------------------------
 
     def fail(

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from generations.models import Generation, VideoEndpoint
+from generations.models import Generation
 from generations.states import State
 from tests.openai_server import FakeVideoServer
 
@@ -23,16 +23,7 @@ def server() -> Iterator[FakeVideoServer]:
 def test_a_creator_generates_on_the_endpoint_and_remixes_the_result(
     page, live_server, start_worker, server, django_user_model
 ):
-    VideoEndpoint.objects.create(
-        slug="loop",
-        name="Loopback",
-        base_url=server.base_url,
-        api_key="sk-test",
-        model_ids="vid-1",
-        sizes="1280x720,720x1280",
-        seconds="4,8",
-        remix=True,
-    )
+    server.endpoint(remix=True)
     django_user_model.objects.create_user("li", password="a-long-pass-phrase-9")
     start_worker()
     page.goto(live_server.url + "/accounts/login/")

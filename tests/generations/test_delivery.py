@@ -253,3 +253,28 @@ def test_verify_reports_a_file_without_credentials_or_watermark(owner_client, tm
     assert "Not found" in html
     garbage = _verify(owner_client, "notes.mp4", b"just some text, not a video" * 10)
     assert "could not be read as an image or a video" in garbage
+
+
+def test_a_bug_in_finishing_fails_the_job_at_once_and_keeps_the_download(user, monkeypatch):
+    from generations import services
+    from generations.providers.registry import get_provider
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(finishing, "make_renditions", broken)
+    generation = services.generation_create(
+        owner=user, prompt="a kite", resolution="480p", seconds=1
+    )
+    services.generation_submit(generation.pk)
+    generation.refresh_from_db()
+    get_provider("offline").run(generation.provider_job_id)
+    services.generation_poll(generation.pk)
+    services.generation_download(generation.pk)
+    services.generation_finish(generation.pk)
+
+    generation.refresh_from_db()
+    assert (generation.state, generation.error_code) == ("failed", "finishing_failed")
+    assert "could not be finished" in generation.error_message
+    video = generation.videos.get()
+    assert video.file.storage.exists(video.file.name)

@@ -35,11 +35,7 @@ def server() -> Iterator[FakeVideoServer]:
 
 @pytest.fixture
 def endpoint(server: FakeVideoServer) -> VideoEndpoint:
-    return VideoEndpoint.objects.create(
-        slug="loop",
-        name="Loopback",
-        base_url=server.base_url,
-        api_key="sk-test",
+    return server.endpoint(
         model_ids="vid-1,vid-2",
         sizes="1280x720,720x1280,480x480",
         seconds="4,8,12",

@@ -9,7 +9,7 @@ import pytest
 
 from generations.models import Generation, GenerationEvent, VideoEndpoint
 from generations.states import State
-from tests.conftest import wait_for
+from tests.conftest import wait_final, wait_for
 from tests.openai_server import FakeVideoServer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -23,24 +23,7 @@ def server() -> Iterator[FakeVideoServer]:
 
 @pytest.fixture
 def endpoint(server: FakeVideoServer) -> VideoEndpoint:
-    return VideoEndpoint.objects.create(
-        slug="loop",
-        name="Loopback",
-        base_url=server.base_url,
-        api_key="sk-test",
-        model_ids="vid-1",
-        sizes="1280x720,720x1280",
-        seconds="4,8",
-    )
-
-
-def _final(generation: Generation, timeout: float = 90) -> Generation:
-    def done() -> bool:
-        generation.refresh_from_db()
-        return generation.is_final
-
-    wait_for(done, timeout, f"generation to end (last state {generation.state})")
-    return generation
+    return server.endpoint()
 
 
 def test_a_generation_on_the_endpoint_works_from_the_dashboard_to_the_gallery(
@@ -59,7 +42,7 @@ def test_a_generation_on_the_endpoint_works_from_the_dashboard_to_the_gallery(
         },
     )
     assert response.status_code == 302
-    generation = _final(Generation.objects.get())
+    generation = wait_final(Generation.objects.get())
 
     assert generation.state == State.SUCCEEDED, generation.error_message
     assert len(server.jobs) == 1 and server.creates == 1
@@ -86,7 +69,7 @@ def test_a_worker_killed_during_the_create_is_reconciled_without_a_second_job(
     server.release_create.set()
     start_worker()
 
-    _final(generation, timeout=120)
+    wait_final(generation, timeout=120)
 
     assert generation.state == State.SUCCEEDED, generation.error_message
     assert len(server.jobs) == 1 and server.calls["create"] == 1

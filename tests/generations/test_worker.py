@@ -6,20 +6,11 @@ import av
 import pytest
 
 from generations import services
-from generations.models import Generation, GenerationEvent
+from generations.models import GenerationEvent
 from generations.states import State
-from tests.conftest import wait_for
+from tests.conftest import wait_final, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
-
-
-def _final(generation: Generation, timeout: float = 90) -> Generation:
-    def done() -> bool:
-        generation.refresh_from_db()
-        return generation.is_final
-
-    wait_for(done, timeout, f"generation to end (last state {generation.state})")
-    return generation
 
 
 def test_a_generation_goes_from_queued_to_a_playable_mp4(start_worker, user):
@@ -34,7 +25,7 @@ def test_a_generation_goes_from_queued_to_a_playable_mp4(start_worker, user):
         seed=11,
     )
 
-    _final(generation)
+    wait_final(generation)
 
     assert generation.state == State.SUCCEEDED, generation.error_message
     assert generation.progress == 100
@@ -73,7 +64,7 @@ def test_a_worker_killed_mid_job_is_recovered_without_a_duplicate(start_worker, 
     wait_for(rendering, 90, "the render to be under way")
     first.kill()
     start_worker()
-    _final(generation, timeout=180)
+    wait_final(generation, timeout=180)
 
     assert generation.state == State.SUCCEEDED, generation.error_message
     assert generation.videos.count() == 1
