@@ -50,6 +50,11 @@ class GenerateForm(forms.Form):
         choices=[(v, str(v)) for v in VARIATION_CHOICES], coerce=int, initial=1, widget=PlanSelect
     )
     priority = forms.BooleanField(required=False)
+    prompt_in_credentials = forms.BooleanField(
+        required=False,
+        label="Put my prompt in the Content Credentials",
+        help_text="Otherwise they carry only its SHA-256.",
+    )
     provider = forms.ChoiceField()
     seed = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
     reference = forms.ModelChoiceField(queryset=Asset.objects.none(), required=False)

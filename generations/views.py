@@ -64,6 +64,7 @@ def _initial_from(generation: Generation) -> dict[str, Any]:
         if generation.provider != "offline"
         else generation.provider,
         "seed": generation.seed,
+        "prompt_in_credentials": generation.prompt_in_credentials,
         "reference": generation.reference_id,
         "parent": generation.id,
     }
@@ -102,6 +103,7 @@ def generate(request: HttpRequest) -> HttpResponse:
                 provider=provider,
                 model=model,
                 seed=data["seed"],
+                prompt_in_credentials=data["prompt_in_credentials"],
                 reference=data["reference"],
                 parent=parent,
             )

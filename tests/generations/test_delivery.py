@@ -278,3 +278,28 @@ def test_a_bug_in_finishing_fails_the_job_at_once_and_keeps_the_download(user, m
     assert "could not be finished" in generation.error_message
     video = generation.videos.get()
     assert video.file.storage.exists(video.file.name)
+
+
+def test_the_creator_opts_in_to_the_prompt_in_the_credentials_from_the_form(owner_client, user):
+    from tests.pipeline import run_inline
+
+    put_on_plan(user, "Pro")  # two jobs at once
+    for opt_in in ("", "on"):
+        owner_client.post(
+            reverse("generate"),
+            {
+                "prompt": f"a lantern festival {opt_in or 'off'}",
+                "resolution": "480p",
+                "aspect_ratio": "1:1",
+                "seconds": 1,
+                "variations": 1,
+                "provider": "offline",
+                "prompt_in_credentials": opt_in,
+            },
+        )
+    hidden, shown = (
+        run_inline(g).videos.get().credentials["master"]["assertions"]
+        for g in user.generation_set.order_by("created_at")
+    )
+    assert "prompt" not in hidden and len(hidden["prompt_sha256"]) == 64
+    assert shown["prompt"] == "a lantern festival on"
