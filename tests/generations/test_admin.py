@@ -34,11 +34,43 @@ def test_every_admin_page_opens(staff_client, user):
         reverse("admin:generations_generationevent_changelist"),
         reverse("admin:generations_generationevent_change", args=[event.pk]),
         reverse("admin_video_poster", args=[video.pk]),
+        reverse("admin:generations_video_changelist") + "?watermark__exact=visible",
+        reverse("admin:generations_plan_changelist"),
+        reverse("admin:generations_plan_change", args=[user.account.plan.pk]),
+        reverse("admin:generations_account_changelist"),
+        reverse("admin:auth_user_changelist"),
+        reverse("admin:auth_user_change", args=[user.pk]),
     ]
     for url in urls:
         assert staff_client.get(url).status_code == 200, url
     changelist = staff_client.get(urls[0]).content.decode()
     assert "paper boat" in changelist
+
+
+def test_an_operator_moves_a_creator_to_another_plan_on_the_user_page(staff_client, user):
+    from generations import plans
+    from generations.models import Plan
+
+    account = plans.account_for(user)
+    pro = Plan.objects.get(name="Pro")
+    page = staff_client.get(reverse("admin:auth_user_change", args=[user.pk])).content.decode()
+    assert "Plus" in page
+    form = {
+        "username": user.username,
+        "date_joined_0": "2026-11-01",
+        "date_joined_1": "10:00:00",
+        "account-TOTAL_FORMS": "1",
+        "account-INITIAL_FORMS": "1",
+        "account-MIN_NUM_FORMS": "0",
+        "account-MAX_NUM_FORMS": "1",
+        "account-0-id": str(account.pk),
+        "account-0-user": str(user.pk),
+        "account-0-plan": str(pro.pk),
+    }
+    response = staff_client.post(reverse("admin:auth_user_change", args=[user.pk]), form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    account.refresh_from_db()
+    assert account.plan == pro
 
 
 def test_creators_cannot_open_the_admin_poster_view(owner_client, user):
