@@ -116,7 +116,9 @@ def main() -> None:
                     deadline = time.time() + args.job_seconds * 3 + 60
                     while not gallery.exists():
                         generation.refresh_from_db()
-                        if generation.is_final or time.time() > deadline:
+                        # Succeeded between the two looks: the next look finds the video.
+                        ended = generation.is_final and generation.state != "succeeded"
+                        if ended or time.time() > deadline:
                             raise SystemExit(
                                 f"job ended as {generation.state}: {generation.error_message}"
                             )
