@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import start_worker  # noqa: E402
 
 
 def main() -> None:
@@ -50,30 +51,8 @@ def main() -> None:
     from django.contrib.auth import get_user_model
 
     user, _ = get_user_model().objects.get_or_create(username="bench")
-    log = (var / "worker.log").open("wb")
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "studio",
-            "worker",
-            "-Q",
-            "priority,standard,media",
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "INFO",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    worker = start_worker(var)
     try:
-        while b" ready." not in (var / "worker.log").read_bytes():
-            time.sleep(0.1)
         pipeline, bare = [], []
         for run in range(args.runs):
             start = time.perf_counter()

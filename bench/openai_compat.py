@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,6 +27,8 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import start_worker  # noqa: E402
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -64,30 +65,8 @@ def main() -> None:
     user, _ = get_user_model().objects.get_or_create(username="bench-openai")
     web = make_server("127.0.0.1", 0, WSGIHandler(), handler_class=_QuietHandler)
     threading.Thread(target=web.serve_forever, daemon=True).start()
-    log = (var / "worker.log").open("wb")
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "studio",
-            "worker",
-            "-Q",
-            "priority,standard,media",
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "INFO",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    worker = start_worker(var)
     try:
-        while b" ready." not in (var / "worker.log").read_bytes():
-            time.sleep(0.1)
         for webhooks in (False, True):
             calls: list[int] = []
             delays: list[float] = []

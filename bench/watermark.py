@@ -38,6 +38,7 @@ from generations.media.watermark import (  # noqa: E402
     make_renditions,
     read_watermark,
 )
+from tests.mediatools import reencode  # noqa: E402
 
 PAYLOAD = 0x5D1C_0A7E
 FPS = 24
@@ -86,22 +87,6 @@ def make_source(kind: str, path: Path, size: tuple[int, int], seconds: float) ->
     else:
         textured(path, size, seconds, grain=10, cell=size[0] // 32)
     return path
-
-
-def reencode(src: Path, dst: Path, *, crf: int, scale: float = 1.0) -> Path:
-    with av.open(str(src)) as source, av.open(str(dst), "w", format="mp4") as out:
-        video = source.streams.video[0]
-        width = round(video.codec_context.width * scale) // 2 * 2
-        height = round(video.codec_context.height * scale) // 2 * 2
-        stream = out.add_stream("libx264", rate=video.average_rate)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "medium"}
-        for frame in source.decode(video):
-            if scale != 1.0:
-                frame = frame.reformat(width=width, height=height, interpolation="BICUBIC")
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return dst
 
 
 def accuracy(path: Path) -> tuple[float, bool]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import struct
-from pathlib import Path
 
 import av
 import numpy as np
@@ -19,6 +18,7 @@ from generations.media.provenance import ALGORITHMIC_SOURCE_TYPE, read_credentia
 from generations.media.watermark import read_watermark
 from generations.models import Video
 from tests.conftest import put_on_plan
+from tests.mediatools import reencode
 from tests.pipeline import make_finished
 
 pytestmark = pytest.mark.django_db
@@ -37,22 +37,6 @@ def _download(client, video: Video) -> bytes:
     response = client.get(reverse("video_file", args=[video.pk]) + "?download=1")
     assert response.status_code == 200
     return _body(response)
-
-
-def _reencode(data: bytes, out: Path, *, scale: float = 1.0, crf: int = 23) -> Path:
-    """What a re-upload elsewhere does to a file: decode, resize, H.264 again."""
-    with av.open(io.BytesIO(data)) as src, av.open(str(out), "w") as dst:
-        stream_in = src.streams.video[0]
-        width = int(stream_in.width * scale) // 2 * 2
-        height = int(stream_in.height * scale) // 2 * 2
-        stream = dst.add_stream("libx264", rate=stream_in.average_rate)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "veryfast"}
-        for frame in src.decode(stream_in):
-            small = frame.reformat(width=width, height=height, interpolation="BICUBIC")
-            dst.mux(stream.encode(small))
-        dst.mux(stream.encode(None))
-    return out
 
 
 @pytest.fixture
@@ -212,7 +196,9 @@ def _verify(client, name: str, data: bytes, content_type: str = "video/mp4") -> 
 def test_verify_names_the_creators_own_video_after_a_reencode_at_half_size(
     owner_client, plus_video, tmp_path
 ):
-    copy = _reencode(_download(owner_client, plus_video), tmp_path / "copy.mp4", scale=0.5)
+    downloaded = tmp_path / "download.mp4"
+    downloaded.write_bytes(_download(owner_client, plus_video))
+    copy = reencode(downloaded, tmp_path / "copy.mp4", scale=0.5)
     html = _verify(owner_client, "copy.mp4", copy.read_bytes())
     assert "No Content Credentials" in html  # the re-encode dropped them
     assert "this is your video" in html

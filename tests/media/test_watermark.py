@@ -23,6 +23,7 @@ from generations.media.watermark import (
     mark_position,
     read_watermark,
 )
+from tests.mediatools import reencode
 
 PAYLOAD = 0xC0FFEE42
 FPS = 24
@@ -68,23 +69,6 @@ def write_textured(path: Path, size: tuple[int, int], seconds: float, audio: boo
                 out.mux(sound.encode(chunk))
             out.mux(sound.encode(None))
     return path
-
-
-def reencode(src: Path, dst: Path, *, crf: int, scale: float = 1.0) -> Path:
-    """What a re-upload does: decode, optionally resize, encode again with libx264."""
-    with av.open(str(src)) as source, av.open(str(dst), "w", format="mp4") as out:
-        video = source.streams.video[0]
-        width = round(video.codec_context.width * scale) // 2 * 2
-        height = round(video.codec_context.height * scale) // 2 * 2
-        stream = out.add_stream("libx264", rate=video.average_rate)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "medium"}
-        for frame in source.decode(video):
-            if scale != 1.0:
-                frame = frame.reformat(width=width, height=height, interpolation="BICUBIC")
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return dst
 
 
 def frames_of(path: Path) -> list[np.ndarray]:
