@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from generations import services
+from generations.providers.registry import ENDPOINT_PREFIX
 from generations.models import (
     Account,
     Asset,
@@ -380,7 +381,7 @@ class VideoEndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description="Provider")
     def provider_slug(self, obj: VideoEndpoint) -> str:
-        return f"openai-{obj.slug}"
+        return f"{ENDPOINT_PREFIX}{obj.slug}"
 
     @admin.display(boolean=True, description="API key set")
     def has_key(self, obj: VideoEndpoint) -> bool:
