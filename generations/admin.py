@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from generations import services
-from generations.providers.registry import ENDPOINT_PREFIX
 from generations.models import (
     Account,
     Asset,
@@ -24,6 +23,7 @@ from generations.models import (
     Video,
     VideoEndpoint,
 )
+from generations.providers.registry import ENDPOINT_PREFIX
 
 
 class GenerationEventInline(admin.TabularInline):

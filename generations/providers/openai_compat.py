@@ -55,6 +55,7 @@ from generations.providers.base import (
     ProviderError,
     TransientError,
 )
+from generations.providers.registry import ENDPOINT_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,6 @@ log = logging.getLogger(__name__)
 # is what we use, at other servers, so the warning is noise.
 warnings.filterwarnings("ignore", message="The Sora API", category=DeprecationWarning)
 
-SLUG_PREFIX = "openai-"
 MODERATION_CODES = frozenset({"sentinel_block", "moderation_blocked", "content_policy_violation"})
 TRANSIENT_STATUSES = frozenset({408, 409, 429})
 # A job is polled about every POLL_AGE_FRACTION of its age: short gaps while a job is young,
@@ -99,7 +99,7 @@ class EndpointConfig:
 
     @property
     def provider_slug(self) -> str:
-        return SLUG_PREFIX + self.slug
+        return ENDPOINT_PREFIX + self.slug
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> EndpointConfig:
