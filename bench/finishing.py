@@ -3,7 +3,7 @@ ratio to a plain PyAV decode and re-encode of the same file with the same encode
 
 Usage: .venv/bin/python bench/finishing.py [--runs 3] [--seconds 10] [--resolution 1080p]
 
-Runs the real ``generations.finishing.finish_video`` (Django on a fresh SQLite database in
+Runs the real ``generations.finishing.video_finish`` (Django on a fresh SQLite database in
 a temporary folder) for a creator on a watermarked plan (master + delivery: two encodes from
 one decode, two signatures) and on a watermark-free plan (master only), on two clips: the
 offline renderer's title card (flat colour) and a textured, moving clip (noise and gradients,
@@ -57,7 +57,7 @@ def plain_reencode(src: Path, dst: Path) -> None:
     """Decode and encode again, nothing else: the yardstick."""
     import av
 
-    from generations.media.watermark import MASTER_OPTIONS
+    from media.watermark import MASTER_OPTIONS
 
     with (
         av.open(str(src)) as inp,
@@ -90,9 +90,12 @@ def main() -> None:
     from django.core.files import File
     from django.core.management import call_command
 
-    from generations import finishing, plans
-    from generations.media.render import render_title_card
-    from generations.models import Generation, Plan, Video, frame_size
+    from accounts import plans
+    from accounts.models import Plan
+    from delivery import finishing
+    from generations.models import Generation, Video
+    from media.frames import frame_size
+    from media.render import render_title_card
 
     call_command("migrate", verbosity=0)
     finishing.signing_identity()  # first use makes the chain: not part of finishing
@@ -112,7 +115,7 @@ def main() -> None:
     owners = {}
     for plan_name in ("Plus", "Pro"):
         user = get_user_model().objects.create(username=f"bench-{plan_name.lower()}")
-        account = plans.account_for(user)
+        account = plans.account_get_for_user(user)
         account.plan = Plan.objects.get(name=plan_name)
         account.save()
         owners[plan_name] = user
@@ -144,7 +147,7 @@ def main() -> None:
                 with clip.open("rb") as f:
                     video.file.save("video.mp4", File(f), save=True)
                 start = time.perf_counter()
-                finishing.finish_video(video)
+                finishing.video_finish(video)
                 finish[plan_name].append(time.perf_counter() - start)
         p = statistics.median(plain)
         plus, pro = statistics.median(finish["Plus"]), statistics.median(finish["Pro"])

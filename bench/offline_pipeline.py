@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from generations.spec import GenerationSpec
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -44,8 +46,8 @@ def main() -> None:
     from django.core.management import call_command
 
     from generations import services
-    from generations.media.render import render_title_card
     from generations.models import Generation
+    from media.render import render_title_card
 
     call_command("migrate", verbosity=0)
     from django.contrib.auth import get_user_model
@@ -58,11 +60,13 @@ def main() -> None:
             start = time.perf_counter()
             g = services.generation_create(
                 owner=user,
-                prompt=f"a lighthouse in a storm, run {run}",
-                resolution=args.resolution,
-                aspect_ratio=args.aspect_ratio,
-                seconds=args.seconds,
-                seed=run,
+                spec=GenerationSpec(
+                    prompt=f"a lighthouse in a storm, run {run}",
+                    resolution=args.resolution,
+                    aspect_ratio=args.aspect_ratio,
+                    seconds=args.seconds,
+                    seed=run,
+                ),
             )
             while not Generation.objects.get(pk=g.pk).is_final:
                 time.sleep(0.02)

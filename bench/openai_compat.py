@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
+from generations.spec import GenerationSpec
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -58,8 +60,8 @@ def main() -> None:
     from django.core.management import call_command
 
     from generations import selectors, services
-    from generations.models import VideoEndpoint
-    from tests.openai_server import FakeVideoServer
+    from providers.openai_compat.models import VideoEndpoint
+    from tests.providers.openai_compat.server import FakeVideoServer
 
     call_command("migrate", verbosity=0)
     user, _ = get_user_model().objects.get_or_create(username="bench-openai")
@@ -85,13 +87,15 @@ def main() -> None:
                         server.webhook_url = f"http://127.0.0.1:{port}/webhooks/openai/{slug}/"
                     generation = services.generation_create(
                         owner=user,
-                        prompt=f"bench run {run}",
-                        resolution="720p",
-                        aspect_ratio="16:9",
-                        seconds=4,
-                        provider=f"openai-{slug}",
+                        spec=GenerationSpec(
+                            prompt=f"bench run {run}",
+                            resolution="720p",
+                            aspect_ratio="16:9",
+                            seconds=4,
+                            provider=f"openai-{slug}",
+                        ),
                     )
-                    gallery = selectors.videos_for_user(user).filter(generation=generation)
+                    gallery = selectors.video_list_for_user(user).filter(generation=generation)
                     deadline = time.time() + args.job_seconds * 3 + 60
                     while not gallery.exists():
                         generation.refresh_from_db()

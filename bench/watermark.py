@@ -31,8 +31,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generations.media.render import render_title_card  # noqa: E402
-from generations.media.watermark import (  # noqa: E402
+from media.render import render_title_card  # noqa: E402
+from media.watermark import (  # noqa: E402
     MASTER_OPTIONS,
     PAYLOAD_BITS,
     make_renditions,

@@ -6,13 +6,17 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.models import User
 from django.core.validators import MaxLengthValidator
 
-from generations import plans
-from generations.models import ASPECT_RATIOS, MAX_SECONDS, RESOLUTIONS, VARIATION_CHOICES, Asset
-from generations.providers.base import Capabilities
-from generations.providers.registry import available_providers
+from accounts.plans import model_allowed, resolutions_allowed
+from generations.models import Asset, Generation
+from generations.selectors import usage_get_for_user
+from generations.spec import MAX_SECONDS, VARIATION_CHOICES, GenerationSpec
+from media.frames import ASPECT_RATIOS, RESOLUTIONS
+from media.probe import ACCEPTED_MIME_TYPES
+from providers.base import Capabilities
+from providers.registry import available_providers
 
 
 class PlanSelect(forms.Select):
@@ -28,13 +32,6 @@ class PlanSelect(forms.Select):
         if str(option["value"]) in self.off:
             option["attrs"] = {**option["attrs"], "disabled": True, "data-plan-off": "1"}
         return option
-
-
-class SignupForm(UserCreationForm):  # type: ignore[type-arg]
-    email = forms.EmailField(required=False)
-
-    class Meta(UserCreationForm.Meta):  # type: ignore[name-defined,misc]
-        fields = ("username", "email")
 
 
 class GenerateForm(forms.Form):
@@ -60,24 +57,23 @@ class GenerateForm(forms.Form):
     reference = forms.ModelChoiceField(queryset=Asset.objects.none(), required=False)
     parent = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         limit = settings.STUDIO_PROMPT_MAX_CHARS
         prompt = self.fields["prompt"]
+        assert isinstance(prompt, forms.CharField)
         prompt.max_length = limit
         prompt.validators.append(MaxLengthValidator(limit))
         prompt.widget.attrs["maxlength"] = str(limit)
-        self.usage = plans.usage_for(user)
+        self.usage = usage_get_for_user(user)
         plan = self.usage.plan
-        self.fields["resolution"].widget.off = set(RESOLUTIONS) - set(
-            plans.resolutions_allowed(plan)
-        )
+        self.fields["resolution"].widget.off = set(RESOLUTIONS) - set(resolutions_allowed(plan))
         self.fields["variations"].widget.off = {
             str(v) for v in VARIATION_CHOICES if v > plan.max_variations
         }
         self.fields["seconds"].widget.attrs["data-plan-max"] = str(plan.max_seconds)
-        if self.initial.get("resolution", "720p") not in plans.resolutions_allowed(plan):
-            self.initial["resolution"] = plans.resolutions_allowed(plan)[-1]
+        if self.initial.get("resolution", "720p") not in resolutions_allowed(plan):
+            self.initial["resolution"] = resolutions_allowed(plan)[-1]
         if not self.usage.has_priority:
             self.fields["priority"].disabled = True
         providers = available_providers()
@@ -88,38 +84,46 @@ class GenerateForm(forms.Form):
             caps = p.capabilities()
             if not p.is_ai or not caps.models:
                 label = p.name if p.is_ai else f"{p.name} (not AI)"
-                allowed = plans.model_allowed(plan, p.slug, caps.models[0] if caps.models else "")
+                allowed = model_allowed(plan, p.slug, caps.models[0] if caps.models else "")
                 self.model_options.append((p.slug, label, caps, allowed))
                 continue
             for model in caps.models:
                 label = f"{p.model_label(model)} · {p.name}"
-                allowed = plans.model_allowed(plan, p.slug, model)
+                allowed = model_allowed(plan, p.slug, model)
                 self.model_options.append(
                     (f"{p.slug}:{model}", label, p.capabilities(model), allowed)
                 )
         # Every model stays a valid choice, so that one outside the plan gets the plan's
         # message from the service rather than "not one of the available choices".
-        self.fields["provider"].choices = [
-            (value, label) for value, label, *_ in self.model_options
-        ]
+        provider_field = self.fields["provider"]
+        assert isinstance(provider_field, forms.ChoiceField)
+        provider_field.choices = [(value, label) for value, label, *_ in self.model_options]
         first_allowed = [value for value, _, _, allowed in self.model_options if allowed]
-        self.fields["provider"].initial = first_allowed[0] if first_allowed else ""
-        self.fields["reference"].queryset = Asset.objects.filter(owner=user)
+        provider_field.initial = first_allowed[0] if first_allowed else ""
+        reference = self.fields["reference"]
+        assert isinstance(reference, forms.ModelChoiceField)
+        reference.queryset = Asset.objects.filter(owner=user)
         self.providers = providers
+
+    def spec(self, *, parent: Generation | None = None) -> GenerationSpec:
+        """The request this valid form makes (``parent``: the generation it was made from)."""
+        data = self.cleaned_data
+        provider, _, model = data["provider"].partition(":")
+        return GenerationSpec(
+            prompt=data["prompt"],
+            resolution=data["resolution"],
+            aspect_ratio=data["aspect_ratio"],
+            seconds=data["seconds"],
+            variations=data["variations"],
+            priority=data["priority"],
+            provider=provider,
+            model=model,
+            seed=data["seed"],
+            reference=data["reference"],
+            parent=parent,
+            prompt_in_credentials=data["prompt_in_credentials"],
+        )
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(
-        widget=forms.ClearableFileInput(
-            attrs={"accept": "image/jpeg,image/png,image/webp,video/mp4,video/quicktime,video/webm"}
-        )
-    )
-
-
-class VerifyForm(forms.Form):
-    file = forms.FileField(
-        label="Image or video",
-        widget=forms.ClearableFileInput(
-            attrs={"accept": "image/jpeg,image/png,image/webp,video/mp4,video/quicktime,video/webm"}
-        ),
-    )
+    file = forms.FileField(widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED_MIME_TYPES}))

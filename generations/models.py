@@ -1,6 +1,5 @@
-"""Domain models: Plan and Account (what a creator may do), Asset (an upload), Generation
-(one press of Generate) with its event log, Video (one result file), and VideoEndpoint (an
-OpenAI-compatible server to generate on)."""
+"""The generations domain: Asset (an upload), Generation (one press of Generate) with its
+append-only event log, and Video (one result file)."""
 
 from __future__ import annotations
 
@@ -11,74 +10,9 @@ from django.db import models
 from django.urls import reverse
 
 from generations.states import ACTIVE_STATES, State, is_final
+from media.frames import frame_size
 
-RESOLUTIONS: dict[str, int] = {"480p": 480, "720p": 720, "1080p": 1080}
-ASPECT_RATIOS: dict[str, tuple[int, int]] = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
-VARIATION_CHOICES = (1, 2, 4)
-MAX_SECONDS = 20
 DEFAULT_FPS = 24
-
-
-def frame_size(resolution: str, aspect_ratio: str) -> tuple[int, int]:
-    """Width and height in pixels: the short side is the resolution, both sides even."""
-    short = RESOLUTIONS[resolution]
-    a, b = ASPECT_RATIOS[aspect_ratio]
-    long_side = round(short * max(a, b) / min(a, b) / 2) * 2
-    return (long_side, short) if a >= b else (short, long_side)
-
-
-class Plan(models.Model):
-    """What a creator may do: limits on settings, priority and concurrent jobs, downloads."""
-
-    name = models.CharField(max_length=60, unique=True)
-    max_resolution = models.CharField(
-        max_length=8, choices=[(r, r) for r in RESOLUTIONS], default="720p"
-    )
-    max_seconds = models.PositiveSmallIntegerField(default=10)
-    max_variations = models.PositiveSmallIntegerField(default=2)
-    priority_per_month = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        help_text="Priority generations per calendar month; empty = unlimited.",
-    )
-    concurrent_jobs = models.PositiveSmallIntegerField(
-        default=1, help_text="Jobs that may run at once; more wait in the queue."
-    )
-    watermark_free = models.BooleanField(
-        default=False, help_text="Downloads without the visible watermark."
-    )
-    allowed_models = models.TextField(
-        blank=True,
-        help_text="One provider (offline) or provider:model per line; empty allows every model.",
-    )
-    is_default = models.BooleanField(default=False, help_text="The plan new sign-ups get.")
-    sort_order = models.PositiveSmallIntegerField(default=0)
-
-    class Meta:
-        ordering = ["sort_order", "name"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["is_default"],
-                condition=models.Q(is_default=True),
-                name="one_default_plan",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Account(models.Model):
-    """A creator's plan. Its row is also the lock that makes quota counting race-free."""
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account"
-    )
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="accounts")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return f"{self.user} ({self.plan})"
 
 
 def _asset_path(instance: Asset, filename: str) -> str:
@@ -274,39 +208,3 @@ class Video(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("video_detail", args=[self.id])
-
-
-class VideoEndpoint(models.Model):
-    """An OpenAI-compatible ``/v1/videos`` server (a gateway, a self-hosted server) that
-    Studio may generate on. Its provider slug is ``openai-<slug>``."""
-
-    slug = models.SlugField(max_length=40, unique=True)
-    name = models.CharField(max_length=100)
-    base_url = models.URLField(max_length=300, help_text="Up to and including /v1.")
-    api_key = models.CharField(max_length=500, blank=True)
-    model_ids = models.CharField(
-        max_length=500, help_text="Comma-separated model ids, the first is the default."
-    )
-    sizes = models.CharField(
-        max_length=300,
-        default="1280x720,720x1280",
-        help_text="Comma-separated WIDTHxHEIGHT sizes the server makes.",
-    )
-    seconds = models.CharField(
-        max_length=100, default="4,8,12", help_text="Comma-separated clip lengths in seconds."
-    )
-    image_input = models.BooleanField(default=True, help_text="Takes a reference image.")
-    remix = models.BooleanField(default=False, help_text="Serves POST /videos/{id}/remix.")
-    extend = models.BooleanField(default=False, help_text="Serves POST /videos/extensions.")
-    webhook_secret = models.CharField(
-        max_length=200, blank=True, help_text="Standard Webhooks secret (whsec_...)."
-    )
-    enabled = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name

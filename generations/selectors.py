@@ -1,28 +1,34 @@
-"""Selectors: reads scoped to their owner, so another user's id is a 404, never a leak."""
+"""Selectors: reads scoped to their owner, so another user's id is a 404, never a leak; and
+the counts a creator's plan is measured by."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from accounts.models import Plan
+from accounts.plans import account_get_for_user, month_start
 from generations.models import Asset, Generation, Video
+from generations.states import FINAL_STATES, State
 
 
-def generation_get_for_user(user: Any, generation_id: Any) -> Generation:
+def generation_get_for_user(user: User, generation_id: object) -> Generation:
     try:
-        generation_id = uuid.UUID(str(generation_id))
+        pk = uuid.UUID(str(generation_id))
     except ValueError:
         raise Http404("No such generation.") from None
     return get_object_or_404(
-        Generation.objects.select_related("reference", "parent"), pk=generation_id, owner=user
+        Generation.objects.select_related("reference", "parent"), pk=pk, owner=user
     )
 
 
-def video_get_for_user(user: Any, video_id: Any) -> Video:
+def video_get_for_user(user: User, video_id: object) -> Video:
     return get_object_or_404(
         Video.objects.select_related("generation", "generation__reference"),
         pk=video_id,
@@ -30,24 +36,66 @@ def video_get_for_user(user: Any, video_id: Any) -> Video:
     )
 
 
-def asset_get_for_user(user: Any, asset_id: Any) -> Asset:
+def asset_get_for_user(user: User, asset_id: object) -> Asset:
     return get_object_or_404(Asset, pk=asset_id, owner=user)
 
 
-def assets_for_user(user: Any) -> QuerySet[Asset]:
+def asset_list_for_user(user: User) -> QuerySet[Asset]:
     return Asset.objects.filter(owner=user)
 
 
-def videos_for_user(user: Any) -> QuerySet[Video]:
-    return Video.objects.filter(owner=user, generation__state="succeeded").select_related(
+def video_list_for_user(user: User) -> QuerySet[Video]:
+    """The creator's finished videos, newest first."""
+    return Video.objects.filter(owner=user, generation__state=State.SUCCEEDED).select_related(
         "generation"
     )
 
 
-def generations_recent(user: Any, limit: int = 12) -> list[Generation]:
+def generation_list_recent(user: User, limit: int = 12) -> list[Generation]:
     """The creator's latest jobs (in flight and just ended) for the dashboard's job list."""
     return list(
         Generation.objects.filter(owner=user)
         .prefetch_related("videos")
         .order_by("-created_at")[:limit]
+    )
+
+
+def generation_count_priority(user_id: int, now: datetime | None = None) -> int:
+    """Priority generations this month. Jobs the provider failed or refused are not counted:
+    the creator did not get a video for them."""
+    return (
+        Generation.objects.filter(owner_id=user_id, priority=True, created_at__gte=month_start(now))
+        .exclude(state__in=[State.FAILED, State.REJECTED])
+        .count()
+    )
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What the dashboard shows of a creator's plan."""
+
+    plan: Plan
+    priority_used: int
+    running: int
+
+    @property
+    def priority_left(self) -> int | None:
+        """Priority generations left this month; None when the plan has no limit."""
+        limit = self.plan.priority_per_month
+        return None if limit is None else max(0, limit - self.priority_used)
+
+    @property
+    def has_priority(self) -> bool:
+        return self.priority_left is None or self.priority_left > 0
+
+
+def usage_get_for_user(user: User) -> Usage:
+    account = account_get_for_user(user)
+    running = (
+        Generation.objects.filter(owner=user, admitted_at__isnull=False)
+        .exclude(state__in=FINAL_STATES)
+        .count()
+    )
+    return Usage(
+        plan=account.plan, priority_used=generation_count_priority(user.pk), running=running
     )

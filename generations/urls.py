@@ -1,10 +1,10 @@
-"""URLs of the generations app."""
+"""URLs of the generations app: the dashboard, jobs, the gallery, videos and uploads."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from generations import views, webhooks
+from generations import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -18,17 +18,9 @@ urlpatterns = [
     ),
     path("gallery/", views.gallery, name="gallery"),
     path("videos/<uuid:video_id>/", views.video_detail, name="video_detail"),
-    path("videos/<uuid:video_id>/file/", views.video_file, name="video_file"),
-    path("videos/<uuid:video_id>/poster/", views.video_poster, name="video_poster"),
     path("videos/<uuid:video_id>/delete/", views.video_delete, name="video_delete"),
     path("videos/<uuid:video_id>/derive/", views.video_derive, name="video_derive"),
     path("assets/", views.asset_upload, name="asset_upload"),
     path("assets/<uuid:asset_id>/thumbnail/", views.asset_thumbnail, name="asset_thumbnail"),
     path("assets/<uuid:asset_id>/delete/", views.asset_delete, name="asset_delete"),
-    path(
-        "staff/videos/<uuid:video_id>/poster/", views.admin_video_poster, name="admin_video_poster"
-    ),
-    path("verify/", views.verify, name="verify"),
-    path("signup/", views.signup, name="signup"),
-    path("webhooks/openai/<slug:slug>/", webhooks.openai_webhook, name="openai_webhook"),
 ]

@@ -1,4 +1,4 @@
-"""Views: the Create-video dashboard, job cards, gallery, detail pages, uploads and media.
+"""Views: the Create-video dashboard, job cards, gallery, detail pages and uploads.
 
 Function views of a few lines; logic lives in services and selectors. A view renders its
 page, or for htmx requests the partial the page defines inline.
@@ -10,43 +10,31 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.text import slugify
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from generations import finishing, plans, selectors, services
-from generations.forms import GenerateForm, SignupForm, UploadForm, VerifyForm
+from accounts.plans import account_get_for_user
+from core.http import AuthedRequest
+from core.serving import serve_file
+from generations import selectors, services
+from generations.forms import GenerateForm, UploadForm
 from generations.models import Generation, Video
-from generations.providers.registry import UnknownProvider, get_provider
-from generations.serving import serve_file
+from generations.spec import GenerationSpec
+from providers.registry import UnknownProvider, get_provider
 
 
-@require_http_methods(["GET", "POST"])
-def signup(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated:
-        return redirect("dashboard")
-    form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user)
-        return redirect("dashboard")
-    return render(request, "registration/signup.html", {"form": form})
-
-
-def _dashboard_context(request: HttpRequest, form: GenerateForm) -> dict[str, Any]:
+def _dashboard_context(request: AuthedRequest, form: GenerateForm) -> dict[str, Any]:
     return {
         "form": form,
         "upload_form": UploadForm(),
-        "assets": selectors.assets_for_user(request.user)[:24],
-        "jobs": selectors.generations_recent(request.user),
+        "assets": selectors.asset_list_for_user(request.user)[:24],
+        "jobs": selectors.generation_list_recent(request.user),
         "prompt_limit": settings.STUDIO_PROMPT_MAX_CHARS,
         "providers": form.providers,
     }
@@ -72,7 +60,7 @@ def _initial_from(generation: Generation) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthedRequest) -> HttpResponse:
     initial: dict[str, Any] = {}
     if source := request.GET.get("from"):
         initial = _initial_from(selectors.generation_get_for_user(request.user, source))
@@ -82,7 +70,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def generate(request: HttpRequest) -> HttpResponse:
+def generate(request: AuthedRequest) -> HttpResponse:
     form = GenerateForm(request.POST, user=request.user)
     new_job = None
     if form.is_valid():
@@ -90,23 +78,8 @@ def generate(request: HttpRequest) -> HttpResponse:
         parent = None
         if data["parent"]:
             parent = selectors.generation_get_for_user(request.user, data["parent"])
-        provider, _, model = data["provider"].partition(":")
         try:
-            new_job = services.generation_create(
-                owner=request.user,
-                prompt=data["prompt"],
-                resolution=data["resolution"],
-                aspect_ratio=data["aspect_ratio"],
-                seconds=data["seconds"],
-                variations=data["variations"],
-                priority=data["priority"],
-                provider=provider,
-                model=model,
-                seed=data["seed"],
-                prompt_in_credentials=data["prompt_in_credentials"],
-                reference=data["reference"],
-                parent=parent,
-            )
+            new_job = services.generation_create(owner=request.user, spec=form.spec(parent=parent))
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
@@ -126,14 +99,14 @@ def generate(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def generation_card(request: HttpRequest, generation_id: str) -> HttpResponse:
+def generation_card(request: AuthedRequest, generation_id: str) -> HttpResponse:
     generation = selectors.generation_get_for_user(request.user, generation_id)
     return render(request, "generations/dashboard.html#job-card", {"job": generation})
 
 
 @login_required
 @require_POST
-def generation_cancel(request: HttpRequest, generation_id: str) -> HttpResponse:
+def generation_cancel(request: AuthedRequest, generation_id: str) -> HttpResponse:
     generation = selectors.generation_get_for_user(request.user, generation_id)
     services.generation_cancel(generation=generation, by=request.user)
     generation.refresh_from_db()
@@ -144,19 +117,19 @@ def generation_cancel(request: HttpRequest, generation_id: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def generation_detail(request: HttpRequest, generation_id: str) -> HttpResponse:
+def generation_detail(request: AuthedRequest, generation_id: str) -> HttpResponse:
     generation = selectors.generation_get_for_user(request.user, generation_id)
     return _detail(request, generation, video=None)
 
 
 @login_required
 @require_GET
-def video_detail(request: HttpRequest, video_id: str) -> HttpResponse:
+def video_detail(request: AuthedRequest, video_id: str) -> HttpResponse:
     video = selectors.video_get_for_user(request.user, video_id)
     return _detail(request, video.generation, video=video)
 
 
-def _detail(request: HttpRequest, generation: Generation, video: Any) -> HttpResponse:
+def _detail(request: AuthedRequest, generation: Generation, video: Any) -> HttpResponse:
     videos = list(generation.videos.all())
     if video is None and videos:
         video = videos[0]
@@ -169,7 +142,7 @@ def _detail(request: HttpRequest, generation: Generation, video: Any) -> HttpRes
             derive = caps if caps.remix or caps.extend else None
     except UnknownProvider:
         provider_name = generation.provider
-    watermark_free = plans.account_for(request.user).plan.watermark_free
+    watermark_free = account_get_for_user(request.user).plan.watermark_free
     credentials = None
     if video is not None:
         served = "master" if watermark_free else "delivery"
@@ -189,16 +162,17 @@ def _detail(request: HttpRequest, generation: Generation, video: Any) -> HttpRes
 
 @login_required
 @require_POST
-def video_derive(request: HttpRequest, video_id: str) -> HttpResponse:
+def video_derive(request: AuthedRequest, video_id: str) -> HttpResponse:
     """Remix or extend a video on the provider that made it (when it offers that)."""
     video = selectors.video_get_for_user(request.user, video_id)
     try:
-        generation = services.generation_derive(
-            video=video,
+        spec = GenerationSpec.derived(
+            video,
             operation=request.POST.get("operation", ""),
             prompt=request.POST.get("prompt", ""),
             seconds=int(request.POST.get("seconds") or 0) or None,
         )
+        generation = services.generation_create(owner=request.user, spec=spec)
     except (ValidationError, ValueError) as exc:
         text = " ".join(exc.messages) if isinstance(exc, ValidationError) else "Pick a length."
         messages.error(request, text)
@@ -210,8 +184,8 @@ def video_derive(request: HttpRequest, video_id: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def gallery(request: HttpRequest) -> HttpResponse:
-    videos = selectors.videos_for_user(request.user)
+def gallery(request: AuthedRequest) -> HttpResponse:
+    videos = selectors.video_list_for_user(request.user)
     watermark = request.GET.get("watermark", "")
     if watermark in Video.Watermark.values:
         videos = videos.filter(watermark=watermark)
@@ -226,52 +200,8 @@ def gallery(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
-def video_file(request: HttpRequest, video_id: str) -> HttpResponse:
-    video = selectors.video_get_for_user(request.user, video_id)
-    try:
-        served = finishing.served_file(video)
-    except finishing.DeliveryPending:
-        return _not_ready()
-    download = None
-    if request.GET.get("download"):
-        name = slugify(video.generation.prompt[:60])[:40].strip("-") or "video"
-        download = f"studio-{name}-{video.index + 1}.mp4"
-    return serve_file(request, served, content_type="video/mp4", download_name=download)
-
-
-@login_required
-@require_GET
-def video_poster(request: HttpRequest, video_id: str) -> HttpResponse:
-    video = selectors.video_get_for_user(request.user, video_id)
-    try:
-        # The poster is a frame of the served file: no file for this viewer, no poster.
-        finishing.served_file(video)
-    except finishing.DeliveryPending:
-        return _not_ready()
-    return serve_file(request, video.poster, content_type="image/jpeg")
-
-
-def _not_ready() -> HttpResponse:
-    response = HttpResponse(
-        "This video's file is still being made. Try again in a minute.",
-        status=503,
-        content_type="text/plain",
-    )
-    response["Retry-After"] = "30"
-    return response
-
-
-@staff_member_required
-@require_GET
-def admin_video_poster(request: HttpRequest, video_id: str) -> HttpResponse:
-    video = get_object_or_404(Video, pk=video_id)
-    return serve_file(request, video.poster, content_type="image/jpeg")
-
-
-@login_required
 @require_POST
-def video_delete(request: HttpRequest, video_id: str) -> HttpResponse:
+def video_delete(request: AuthedRequest, video_id: str) -> HttpResponse:
     video = selectors.video_get_for_user(request.user, video_id)
     services.video_delete(video=video)
     messages.success(request, "Video deleted.")
@@ -281,13 +211,13 @@ def video_delete(request: HttpRequest, video_id: str) -> HttpResponse:
 
 
 def _assets_panel(
-    request: HttpRequest, upload_form: UploadForm, *, selected: Any = None, status: int = 200
+    request: AuthedRequest, upload_form: UploadForm, *, selected: Any = None, status: int = 200
 ) -> HttpResponse:
     """The assets panel; for htmx it also refreshes the reference picker out of band."""
     reference_form = GenerateForm(initial={"reference": selected}, user=request.user)
     context = {
         "upload_form": upload_form,
-        "assets": selectors.assets_for_user(request.user)[:24],
+        "assets": selectors.asset_list_for_user(request.user)[:24],
         "form": reference_form,
         "oob": True,
     }
@@ -296,7 +226,7 @@ def _assets_panel(
 
 @login_required
 @require_POST
-def asset_upload(request: HttpRequest) -> HttpResponse:
+def asset_upload(request: AuthedRequest) -> HttpResponse:
     form = UploadForm(request.POST, request.FILES)
     asset = None
     if form.is_valid():
@@ -314,34 +244,16 @@ def asset_upload(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def asset_thumbnail(request: HttpRequest, asset_id: str) -> HttpResponse:
+def asset_thumbnail(request: AuthedRequest, asset_id: str) -> HttpResponseBase:
     asset = selectors.asset_get_for_user(request.user, asset_id)
     return serve_file(request, asset.thumbnail, content_type="image/jpeg")
 
 
 @login_required
 @require_POST
-def asset_delete(request: HttpRequest, asset_id: str) -> HttpResponse:
+def asset_delete(request: AuthedRequest, asset_id: str) -> HttpResponse:
     asset = selectors.asset_get_for_user(request.user, asset_id)
     services.asset_delete(asset=asset)
     if request.htmx:
         return _assets_panel(request, UploadForm())
     return redirect("dashboard")
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def verify(request: HttpRequest) -> HttpResponse:
-    """Check any image or video: its Content Credentials and whether our invisible
-    watermark names a Video of this studio (which one only for its owner)."""
-    form = VerifyForm(request.POST or None, request.FILES or None)
-    report = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            report = services.media_verify(upload=form.cleaned_data["file"], viewer=request.user)
-        except ValidationError as exc:
-            form.add_error("file", exc.messages)
-    template = "generations/verify.html"
-    if request.htmx:
-        template += "#verify-result"
-    return render(request, template, {"form": form, "report": report})

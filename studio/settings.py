@@ -10,8 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 
 from studio.env import env_bool, env_float, env_int, env_list, env_str
+
+# Lets admin and form classes be written with their type arguments (ModelAdmin[Plan]).
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("STUDIO_VAR_DIR", str(BASE_DIR / "var")))
@@ -29,7 +33,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "accounts",
     "generations",
+    "delivery",
+    "providers.offline",
+    "providers.openai_compat",
 ]
 
 MIDDLEWARE = [
@@ -147,9 +155,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "standard"
 CELERY_TASK_ROUTES = {
-    "generations.tasks.finish_generation": {"queue": "media"},
-    "generations.tasks.render_offline_job": {"queue": "media"},
-    "generations.tasks.make_delivery": {"queue": "media"},
+    "delivery.tasks.finish_generation": {"queue": "media"},
+    "delivery.tasks.make_delivery": {"queue": "media"},
+    "providers.offline.tasks.render_offline_job": {"queue": "media"},
     "generations.tasks.reap_generations": {"queue": "standard"},
 }
 CELERY_BEAT_SCHEDULE = {

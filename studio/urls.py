@@ -1,24 +1,14 @@
-"""Root URLs: accounts, admin, and the generations app."""
+"""Root URLs: admin, and each app's own."""
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path(
-        "accounts/password/",
-        auth_views.PasswordChangeView.as_view(),
-        name="password_change",
-    ),
-    path(
-        "accounts/password/done/",
-        auth_views.PasswordChangeDoneView.as_view(),
-        name="password_change_done",
-    ),
+    path("", include("accounts.urls")),
+    path("", include("delivery.urls")),
+    path("", include("providers.openai_compat.urls")),
     path("", include("generations.urls")),
 ]

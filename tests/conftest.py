@@ -67,11 +67,11 @@ def pro_user(user: Any) -> Any:
 
 
 def put_on_plan(user: Any, plan_name: str) -> Any:
-    from generations.models import Plan
-    from generations.plans import account_for, default_plan
+    from accounts.models import Plan
+    from accounts.plans import account_get_for_user, plan_default
 
-    default_plan()  # seeds the plans when a transactional test emptied the table
-    account = account_for(user)
+    plan_default()  # seeds the plans when a transactional test emptied the table
+    account = account_get_for_user(user)
     account.plan = Plan.objects.get(name=plan_name)
     account.save()
     return user

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from delivery import services as delivery_services
 from generations import services
 from generations.models import Generation
-from generations.providers.registry import get_provider
+from generations.spec import GenerationSpec
 from generations.states import State
+from providers.registry import get_provider
 
 
 def run_inline(generation: Generation) -> Generation:
@@ -19,7 +21,7 @@ def run_inline(generation: Generation) -> Generation:
         provider.run(generation.provider_job_id)
     services.generation_poll(generation.pk)
     services.generation_download(generation.pk)
-    services.generation_finish(generation.pk)
+    delivery_services.generation_finish(generation.pk)
     generation.refresh_from_db()
     assert generation.state == State.SUCCEEDED, generation.error_message
     return generation
@@ -35,4 +37,4 @@ def make_finished(owner: Any, **settings: Any) -> Generation:
         "seed": 3,
     }
     fields.update(settings)
-    return run_inline(services.generation_create(owner=owner, **fields))
+    return run_inline(services.generation_create(owner=owner, spec=GenerationSpec(**fields)))

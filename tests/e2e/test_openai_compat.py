@@ -9,7 +9,7 @@ import pytest
 
 from generations.models import Generation
 from generations.states import State
-from tests.openai_server import FakeVideoServer
+from tests.providers.openai_compat.server import FakeVideoServer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.worker]
 

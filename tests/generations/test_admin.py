@@ -35,9 +35,9 @@ def test_every_admin_page_opens(staff_client, user):
         reverse("admin:generations_generationevent_change", args=[event.pk]),
         reverse("admin_video_poster", args=[video.pk]),
         reverse("admin:generations_video_changelist") + "?watermark__exact=visible",
-        reverse("admin:generations_plan_changelist"),
-        reverse("admin:generations_plan_change", args=[user.account.plan.pk]),
-        reverse("admin:generations_account_changelist"),
+        reverse("admin:accounts_plan_changelist"),
+        reverse("admin:accounts_plan_change", args=[user.account.plan.pk]),
+        reverse("admin:accounts_account_changelist"),
         reverse("admin:auth_user_changelist"),
         reverse("admin:auth_user_change", args=[user.pk]),
     ]
@@ -48,10 +48,10 @@ def test_every_admin_page_opens(staff_client, user):
 
 
 def test_an_operator_moves_a_creator_to_another_plan_on_the_user_page(staff_client, user):
-    from generations import plans
-    from generations.models import Plan
+    from accounts import plans
+    from accounts.models import Plan
 
-    account = plans.account_for(user)
+    account = plans.account_get_for_user(user)
     pro = Plan.objects.get(name="Pro")
     page = staff_client.get(reverse("admin:auth_user_change", args=[user.pk])).content.decode()
     assert "Plus" in page

@@ -11,17 +11,21 @@ from django.utils import timezone
 
 from generations import services
 from generations.models import Generation
-from generations.providers.base import (
+from generations.spec import GenerationSpec
+from generations.states import State
+from providers import registry
+from providers.base import (
     Capabilities,
     JobRequest,
+    JobsTaken,
     JobState,
     JobStatus,
     ModerationError,
     PermanentError,
     Provider,
     TransientError,
+    nothing_taken,
 )
-from generations.states import State
 from tests.factories import make_generation
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +47,7 @@ class ScriptedProvider(Provider):
     def capabilities(self, model: str = "") -> Capabilities:
         return Capabilities(models=("m1",))
 
-    def find_job(self, key: str) -> str | None:
+    def find_job(self, key: str, *, taken: JobsTaken = nothing_taken) -> str | None:
         return self.known.get(key)
 
     def submit(self, request: JobRequest) -> str:
@@ -68,13 +72,21 @@ class ScriptedProvider(Provider):
 
 @pytest.fixture
 def provider(monkeypatch):
+    """The scripted provider, answering to "scripted" wherever Studio looks one up."""
     scripted = ScriptedProvider()
-    monkeypatch.setattr(services, "get_provider", lambda slug: scripted)
+    builtin = registry._builtin_provider
+    monkeypatch.setattr(
+        registry,
+        "_builtin_provider",
+        lambda slug: scripted if slug == "scripted" else builtin(slug),
+    )
     return scripted
 
 
 def _queued(user) -> Generation:
-    return services.generation_create(owner=user, prompt="a boat", provider="scripted")
+    return services.generation_create(
+        owner=user, spec=GenerationSpec(prompt="a boat", provider="scripted")
+    )
 
 
 def _state(generation: Generation) -> str:
@@ -191,7 +203,7 @@ def test_a_job_past_its_deadline_fails_and_is_canceled_at_the_provider(
     services.generation_submit(generation.pk)
     Generation.objects.filter(pk=generation.pk).update(deadline_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
-        counts = services.generations_reap()
+        counts = services.generation_reap()
     generation.refresh_from_db()
     assert counts["timed_out"] == 1
     assert generation.state == State.FAILED
@@ -213,8 +225,8 @@ def test_the_reaper_hands_a_stalled_job_to_a_worker_once(
         updated_at=timezone.now() - timedelta(minutes=5)
     )
     with django_capture_on_commit_callbacks() as callbacks:
-        first = services.generations_reap()
-        second = services.generations_reap()
+        first = services.generation_reap()
+        second = services.generation_reap()
     assert first["resumed"] == 1 and second["resumed"] == 0
     assert len(callbacks) == 1
     assert generation.events.filter(message__startswith="resumed").count() == 1

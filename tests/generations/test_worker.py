@@ -7,6 +7,7 @@ import pytest
 
 from generations import services
 from generations.models import GenerationEvent
+from generations.spec import GenerationSpec
 from generations.states import State
 from tests.conftest import wait_final, wait_for
 
@@ -17,12 +18,14 @@ def test_a_generation_goes_from_queued_to_a_playable_mp4(start_worker, user):
     start_worker()
     generation = services.generation_create(
         owner=user,
-        prompt="a hot-air balloon over a canyon",
-        resolution="480p",
-        aspect_ratio="9:16",
-        seconds=2,
-        variations=2,
-        seed=11,
+        spec=GenerationSpec(
+            prompt="a hot-air balloon over a canyon",
+            resolution="480p",
+            aspect_ratio="9:16",
+            seconds=2,
+            variations=2,
+            seed=11,
+        ),
     )
 
     wait_final(generation)
@@ -50,11 +53,13 @@ def test_a_worker_killed_mid_job_is_recovered_without_a_duplicate(start_worker, 
     first = start_worker()
     generation = services.generation_create(
         owner=user,
-        prompt="a slow pan over a city at night",
-        resolution="720p",
-        aspect_ratio="16:9",
-        seconds=10,
-        seed=5,
+        spec=GenerationSpec(
+            prompt="a slow pan over a city at night",
+            resolution="720p",
+            aspect_ratio="16:9",
+            seconds=10,
+            seed=5,
+        ),
     )
 
     def rendering() -> bool:
@@ -78,9 +83,7 @@ def test_cancel_stops_a_running_job(start_worker, pro_user):
     start_worker()
     generation = services.generation_create(
         owner=pro_user,
-        prompt="a long drift through clouds",
-        resolution="1080p",
-        seconds=20,
+        spec=GenerationSpec(prompt="a long drift through clouds", resolution="1080p", seconds=20),
     )
 
     def running() -> bool:

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generations.media import MediaError
-from generations.media.probe import probe_upload, probe_video
+from media import MediaError
+from media.probe import probe_upload, probe_video
 
 LIMITS = {"max_bytes": 50 * 1024 * 1024, "max_pixels": 40_000_000, "max_video_seconds": 20.0}
 DAMAGED = "The file is damaged or truncated."

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from generations.media.provenance import (
+from media.provenance import (
     ALGORITHMIC_SOURCE_TYPE,
     DIGITAL_SOURCE_TYPE,
     ROOT_KEY,
@@ -34,7 +34,7 @@ from generations.media.provenance import (
     read_credentials,
     sign_file,
 )
-from generations.media.render import render_title_card
+from media.render import render_title_card
 
 PROMPT = "a red kite over green hills"
 DIGITAL_SIGNATURE_ONLY = x509.KeyUsage(

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generations.media import MediaError
-from generations.media import render as render_module
-from generations.media.render import RenderCanceled, render_title_card
+from media import MediaError
+from media import render as render_module
+from media.render import RenderCanceled, render_title_card
 
 CARD = {
     "prompt": "a red kite over green hills",

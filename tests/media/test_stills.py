@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generations.media import MediaError
-from generations.media.stills import extract_poster, make_thumbnail, video_thumbnail
+from media import MediaError
+from media.stills import extract_poster, make_thumbnail, video_thumbnail
 
 
 def opened(path):

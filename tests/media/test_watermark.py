@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generations.media import MediaError
-from generations.media.probe import probe_video
-from generations.media.render import render_title_card
-from generations.media.watermark import (
+from media import MediaError
+from media.probe import probe_video
+from media.render import render_title_card
+from media.watermark import (
     PAYLOAD_BITS,
     WatermarkReading,
     _mark,

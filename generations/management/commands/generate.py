@@ -1,6 +1,7 @@
 """`manage.py generate "prompt"`: run one generation through the same services and pipeline
 as the dashboard, print its progress and the path of each video. For scripts and smoke
-checks. Needs a running worker, or `--with-worker` to start one inside this process."""
+checks. Needs a running worker, or `--with-worker` to start one inside this process.
+Prints where each video is: its path on local storage, its URL on object storage."""
 
 from __future__ import annotations
 
@@ -8,14 +9,18 @@ import time
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
+from celery import current_app
+from celery.contrib.testing.worker import start_worker
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.storage import location
 from generations import services
-from generations.models import ASPECT_RATIOS, RESOLUTIONS, Generation
+from generations.models import Generation
+from generations.spec import GenerationSpec
 from generations.states import State
+from media.frames import ASPECT_RATIOS, RESOLUTIONS
 
 
 class Command(BaseCommand):
@@ -39,15 +44,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user, _ = get_user_model().objects.get_or_create(username=options["user"])
+        user, _ = User.objects.get_or_create(username=options["user"])
         worker: AbstractContextManager[Any] = nullcontext()
         if options["with_worker"]:
-            from celery.contrib.testing.worker import start_worker
-
-            from studio.celery import app
-
             worker = start_worker(
-                app,
+                current_app,
                 pool="threads",
                 concurrency=2,
                 perform_ping_check=False,
@@ -55,17 +56,17 @@ class Command(BaseCommand):
             )
         with worker:
             try:
-                generation = services.generation_create(
-                    owner=user,
+                spec = GenerationSpec(
                     prompt=options["prompt"],
                     resolution=options["resolution"],
                     aspect_ratio=options["aspect_ratio"],
                     seconds=options["seconds"],
                     variations=options["variations"],
                     priority=options["priority"],
-                    provider=options["provider"],
+                    provider=options["provider"] or "",
                     seed=options["seed"],
                 )
+                generation = services.generation_create(owner=user, spec=spec)
             except ValidationError as exc:
                 raise CommandError("; ".join(exc.messages)) from exc
             self.stdout.write(f"generation {generation.pk} queued")
@@ -75,7 +76,7 @@ class Command(BaseCommand):
                 f"generation {generation.pk} ended {generation.state}: {generation.error_message}"
             )
         for video in generation.videos.order_by("index"):
-            self.stdout.write(str(settings.MEDIA_ROOT / video.file.name))
+            self.stdout.write(location(video.file))
 
     def _follow(self, generation: Generation, timeout: float) -> Generation:
         deadline = time.monotonic() + timeout

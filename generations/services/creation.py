@@ -1,0 +1,70 @@
+"""Creating and steering generations: a spec becomes a queued job (sent to the workers when
+the owner's plan has a free slot), a job is canceled, an ended one runs again."""
+
+from __future__ import annotations
+
+import random
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.plans import account_get_for_user, account_lock
+from generations.models import Generation
+from generations.selectors import generation_count_priority
+from generations.services.admission import generation_admit_locked
+from generations.services.pipeline import generation_cancel_at_provider
+from generations.services.transitions import generation_end, generation_transition
+from generations.spec import GenerationSpec, spec_validate
+from generations.states import State
+
+
+def generation_create(*, owner: User, spec: GenerationSpec) -> Generation:
+    """Validate ``spec`` against its provider and the owner's plan, save the generation as
+    queued and, when the plan has a free concurrent-job slot, send it to the workers once
+    the transaction commits (otherwise it waits in the queue for one). A priority request
+    with no priority generations left this month runs on the standard queue. Raises
+    ValidationError with plain messages keyed by form field; nothing is saved then."""
+    spec = spec_validate(spec, owner_id=owner.pk, plan=account_get_for_user(owner).plan)
+    now = timezone.now()
+    with transaction.atomic():
+        # Held until commit: the priority count and the admission below cannot race.
+        account = account_lock(owner.pk)
+        priority, downgraded = spec.priority, False
+        limit = account.plan.priority_per_month
+        if priority and limit is not None and generation_count_priority(owner.pk, now) >= limit:
+            priority, downgraded = False, True
+        fields = spec.model_fields()
+        fields["priority"] = priority
+        if spec.seed is None:
+            fields["seed"] = random.randrange(2**31)
+        generation = Generation.objects.create(owner=owner, **fields)
+        generation_transition(
+            generation.pk,
+            from_state=State.DRAFT,
+            to_state=State.QUEUED,
+            message="queued on the standard queue: no priority generations left this month"
+            if downgraded
+            else "queued",
+            queued_at=now,
+        )
+        generation_admit_locked(account, created=generation.pk)
+        generation.refresh_from_db()
+    return generation
+
+
+def generation_cancel(*, generation: Generation, by: User | None = None) -> bool:
+    """Cancel a job that has not ended; tells the provider to stop. Returns False if it had
+    already ended."""
+    who = by.username if by is not None else "system"
+    if not generation_end(generation, to_state=State.CANCELED, message=f"canceled by {who}"):
+        return False
+    if generation.provider_job_id:
+        transaction.on_commit(lambda: generation_cancel_at_provider(generation))
+    return True
+
+
+def generation_retry(*, generation: Generation) -> Generation:
+    """Run an ended generation again, as a new generation with the same spec (final states
+    have no exits). Raises ValidationError when the spec no longer fits (a changed plan)."""
+    return generation_create(owner=generation.owner, spec=GenerationSpec.again(generation))

@@ -1,0 +1,86 @@
+"""The state machine's one way to move a generation: a conditional UPDATE that must touch
+exactly one row, plus its GenerationEvent, in one transaction. A worker that loses the race
+writes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+from django.utils import timezone
+
+from generations.models import Generation, GenerationEvent
+from generations.services.admission import generation_admit_waiting
+from generations.states import FINAL_STATES, State, can_move
+
+
+class IllegalTransition(ValueError):
+    pass
+
+
+def generation_transition(
+    generation_id: UUID,
+    *,
+    from_state: str,
+    to_state: str,
+    message: str = "",
+    data: dict[str, Any] | None = None,
+    **fields: Any,
+) -> bool:
+    """Move a generation from ``from_state`` to ``to_state`` if it is still there.
+
+    One conditional UPDATE; returns False (and writes nothing) when another worker moved
+    the row first. Raises IllegalTransition for a move the state machine does not allow.
+    A final state frees the job's concurrent-job slot: the owner's next waiting job is
+    admitted once the transaction commits.
+    """
+    if not can_move(from_state, to_state):
+        raise IllegalTransition(f"{from_state} → {to_state} is not allowed")
+    now = timezone.now()
+    if to_state in FINAL_STATES:
+        fields.setdefault("finished_at", now)
+        fields.setdefault("claimed_until", None)
+    with transaction.atomic():
+        moved = Generation.objects.filter(pk=generation_id, state=from_state).update(
+            state=to_state, updated_at=now, **fields
+        )
+        if moved != 1:
+            return False
+        GenerationEvent.objects.create(
+            generation_id=generation_id,
+            from_state=from_state,
+            to_state=to_state,
+            message=message,
+            data=data or {},
+        )
+        if to_state in FINAL_STATES:
+            owner_id = Generation.objects.values_list("owner_id", flat=True).get(pk=generation_id)
+            transaction.on_commit(lambda: generation_admit_waiting(owner_id))
+    return True
+
+
+def generation_end(
+    generation: Generation, *, to_state: str, code: str = "", message: str = ""
+) -> bool:
+    """Move a generation to a final state from wherever it is now (retrying on races).
+    Returns False when it had ended already or cannot move there."""
+    for _ in range(5):
+        generation.refresh_from_db(fields=["state"])
+        if generation.state in FINAL_STATES or not can_move(generation.state, to_state):
+            return False
+        if generation_transition(
+            generation.pk,
+            from_state=generation.state,
+            to_state=to_state,
+            message=message,
+            error_code=code,
+            error_message=message if to_state != State.CANCELED else "",
+        ):
+            return True
+    return False
+
+
+def generation_log(generation_id: UUID, message: str, **data: Any) -> None:
+    """Add a line to the generation's event log that is not a state change."""
+    GenerationEvent.objects.create(generation_id=generation_id, message=message, data=data)

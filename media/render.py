@@ -1,0 +1,448 @@
+"""The offline preview renderer: the prompt as an animated title card over moving colour
+fields (or over the reference image), encoded as browser-playable H.264. Not AI."""
+
+from __future__ import annotations
+
+import colorsys
+import contextlib
+import hashlib
+import os
+import queue
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
+
+from media.errors import MediaError
+
+# Pillow's default font: a FreeType font, or its bitmap fallback without FreeType.
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+CAPTION = "Studio preview renderer · not an AI model"
+FADE_SECONDS = 0.8
+CANCEL_EVERY_FRAMES = 6
+PROGRESS_INTERVAL = 0.1
+MAX_TITLE_LINES = 6
+# mbtree off: with it, libx264 in the PyAV wheel gave different bits (and different decoded
+# pixels) for identical input on small frames, depending on what ran before in the process.
+X264_OPTIONS = {"preset": "superfast", "crf": "23", "tune": "animation", "x264-params": "mbtree=0"}
+# BT.709, limited range: what browsers assume for HD and what the stream is tagged with.
+_KR, _KB = 0.2126, 0.0722
+_BT709 = 1
+_RANGE_MPEG = 1
+Y_BLACK, Y_WHITE, NEUTRAL = 16, 235, 128
+
+
+class RenderCanceled(Exception):
+    """The render was canceled; no file was left behind."""
+
+
+@dataclass(frozen=True)
+class _Look:
+    """Everything about a card that comes from the prompt and the seed."""
+
+    colours: np.ndarray  # (4, 3) float32 RGB, 0..255
+    motion: np.ndarray  # (4, 4) float32, 0..1: speed x, speed y, phase, size per blob
+    pan: tuple[float, float]  # Ken Burns drift direction, each -1..1
+
+
+@dataclass(frozen=True)
+class _Planes:
+    """One picture as yuv420p planes: Y at full size, U and V at half size."""
+
+    y: Image.Image
+    u: Image.Image
+    v: Image.Image
+
+
+@dataclass(frozen=True)
+class _Overlay:
+    """A neutral (grey-scale) layer: a dark shadow mask and a white mask at one place."""
+
+    shadow: Image.Image
+    light: Image.Image
+    chroma: Image.Image  # the combined alpha at half size, for the colour planes
+    x: int
+    y: int
+
+
+def _look(prompt: str, seed: int) -> _Look:
+    digest = hashlib.sha256(f"{seed}\x00{prompt}".encode()).digest()
+    raw = np.frombuffer(digest, dtype=np.uint8).astype(np.float32) / 255.0
+    base_hue = float(raw[0])
+    colours = []
+    for i in range(4):
+        hue = (base_hue + 0.18 * i + 0.1 * float(raw[1 + i])) % 1.0
+        saturation = 0.55 + 0.35 * float(raw[5 + i])
+        value = 0.45 + 0.45 * float(raw[9 + i])
+        colours.append(colorsys.hsv_to_rgb(hue, saturation, value))
+    motion = raw[13:29].reshape(4, 4)
+    pan = (float(raw[29]) * 2 - 1, float(raw[30]) * 2 - 1)
+    return _Look(np.array(colours, np.float32) * 255, motion, pan)
+
+
+def _yuv(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Float RGB 0..255 to limited-range BT.709 Y, Cb, Cr as uint8 arrays."""
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    luma = _KR * r + (1 - _KR - _KB) * g + _KB * b
+    y = 16 + luma * (219 / 255)
+    cb = 128 + (b - luma) / (2 * (1 - _KB)) * (224 / 255)
+    cr = 128 + (r - luma) / (2 * (1 - _KR)) * (224 / 255)
+
+    def to_bytes(c: np.ndarray) -> np.ndarray:
+        return np.clip(np.rint(c), 0, 255).astype(np.uint8)
+
+    return to_bytes(y), to_bytes(cb), to_bytes(cr)
+
+
+def _field(look: _Look, t: float, w: int, h: int) -> tuple[Image.Image, Image.Image, Image.Image]:
+    """A small picture of soft colour blobs drifting on Lissajous paths over a dark base."""
+    ys, xs = np.ogrid[0:h, 0:w]
+    xs = xs.astype(np.float32) / max(1, w - 1)
+    ys = ys.astype(np.float32) / max(1, h - 1)
+    weight = np.full((h, w, 1), 0.08, np.float32)
+    out = weight * look.colours[0] * 0.25
+    for i in range(4):
+        fx, fy, phase, size = (float(v) for v in look.motion[i])
+        cx = 0.5 + 0.42 * np.sin(t * (0.25 + 0.5 * fx) + phase * 6.283)
+        cy = 0.5 + 0.42 * np.cos(t * (0.2 + 0.5 * fy) + phase * 4.0 + i)
+        g = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (0.03 + 0.09 * size))[..., None]
+        out = out + g * look.colours[i]
+        weight = weight + g
+    y, u, v = _yuv(out / weight)
+    return Image.fromarray(y, "L"), Image.fromarray(u, "L"), Image.fromarray(v, "L")
+
+
+def _wrap(text: str, font: Font, max_width: float) -> list[str]:
+    """Greedy word wrap; a word wider than the line is cut."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        candidate = f"{line} {word}".strip()
+        if line and font.getlength(candidate) > max_width:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+        while font.getlength(line) > max_width and len(line) > 1:
+            cut = len(line) - 1
+            while cut > 1 and font.getlength(line[:cut]) > max_width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+    if line:
+        lines.append(line)
+    return lines
+
+
+def _fit_title(prompt: str, width: int, height: int) -> tuple[Font, list[str], int]:
+    """The largest font (and its lines) that fits the prompt in the middle of the frame;
+    a prompt too long even at the smallest size is cut with an ellipsis."""
+    text = " ".join(prompt.split()) or "Untitled"
+    size = max(10, min(width, height) // 8)
+    while True:
+        font = ImageFont.load_default(size=size)
+        lines = _wrap(text, font, width * 0.84)
+        line_height = round(size * 1.22)
+        if len(lines) <= MAX_TITLE_LINES and line_height * len(lines) <= height * 0.56:
+            return font, lines, line_height
+        if size <= 10:
+            break
+        size = max(10, int(size * 0.88))
+    lines = lines[:MAX_TITLE_LINES]
+    while len(lines[-1]) > 1 and font.getlength(lines[-1] + "…") > width * 0.84:
+        lines[-1] = lines[-1][:-1]
+    lines[-1] = lines[-1].rstrip() + "…"
+    return font, lines, line_height
+
+
+def _overlay(light: Image.Image, shadow: Image.Image, x: int, y: int) -> _Overlay:
+    """Bundle a light mask with its shadow, at an even place so the chroma lines up."""
+    pad_w, pad_h = light.width % 2, light.height % 2
+    if pad_w or pad_h:
+        light = ImageOps.expand(light, (0, 0, pad_w, pad_h), 0)
+        shadow = ImageOps.expand(shadow, (0, 0, pad_w, pad_h), 0)
+    combined = np.maximum(np.asarray(light), np.asarray(shadow))
+    chroma = Image.fromarray(combined, "L").reduce(2)
+    return _Overlay(shadow, light, chroma, x - x % 2, y - y % 2)
+
+
+def _title(prompt: str, width: int, height: int) -> _Overlay:
+    """The prompt in white with a soft shadow, centred, drawn once."""
+    font, lines, line_height = _fit_title(prompt, width, height)
+    pad = max(4, line_height // 3)
+    patch_w = int(max(font.getlength(line) for line in lines)) + 2 * pad
+    patch_h = line_height * len(lines) + 2 * pad
+    light = Image.new("L", (patch_w, patch_h), 0)
+    draw = ImageDraw.Draw(light)
+    for n, line in enumerate(lines):
+        draw.text(((patch_w - font.getlength(line)) / 2, pad + n * line_height), line, 255, font)
+    shadow = light.filter(ImageFilter.GaussianBlur(max(1, line_height // 10)))
+    shadow = shadow.point(lambda v: v * 3 // 4)
+    return _overlay(light, shadow, (width - patch_w) // 2, (height - patch_h) // 2)
+
+
+def _caption(width: int, height: int, bar: int) -> _Overlay:
+    """The small honest label in the bottom-left corner."""
+    short = min(width, height)
+    font = ImageFont.load_default(size=max(8, short // 36))
+    margin = max(4, short // 36)
+    box = font.getbbox(CAPTION)
+    light = Image.new("L", (int(box[2]) + 2, int(box[3]) + 2), 0)
+    shadow = light.copy()
+    ImageDraw.Draw(light).text((0, 0), CAPTION, 190, font)
+    ImageDraw.Draw(shadow).text((1, 1), CAPTION, 110, font)
+    return _overlay(light, shadow, margin, height - margin - light.height - bar)
+
+
+def _backdrop(reference: str | Path, width: int, height: int) -> _Planes:
+    """The reference image upright, cover-fitted to a little more than the frame, as planes."""
+    size = (round(width * 1.15) // 2 * 2, round(height * 1.15) // 2 * 2)
+    try:
+        with Image.open(reference) as image:
+            image.draft("RGB", size)
+            upright = ImageOps.exif_transpose(image).convert("RGB")
+            fitted = ImageOps.fit(upright, size, Image.Resampling.LANCZOS)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise MediaError("The reference image could not be read.") from exc
+    y, u, v = _yuv(np.asarray(fitted, np.float32))
+    half = (size[0] // 2, size[1] // 2)
+    return _Planes(
+        Image.fromarray(y, "L"),
+        Image.fromarray(u, "L").resize(half, Image.Resampling.BOX),
+        Image.fromarray(v, "L").resize(half, Image.Resampling.BOX),
+    )
+
+
+def _ken_burns(backdrop: _Planes, look: _Look, p: float, width: int, height: int) -> _Planes:
+    """The backdrop window at progress ``p``: a slow zoom in, drifting the card's way."""
+    zoom = 1.0 + 0.12 * p
+    win_w, win_h = backdrop.y.width / zoom, backdrop.y.height / zoom
+    x0 = (backdrop.y.width - win_w) * (0.5 + 0.5 * look.pan[0] * (2 * p - 1))
+    y0 = (backdrop.y.height - win_h) * (0.5 + 0.5 * look.pan[1] * (2 * p - 1))
+    box = (x0, y0, x0 + win_w, y0 + win_h)
+    half_box = (x0 / 2, y0 / 2, (x0 + win_w) / 2, (y0 + win_h) / 2)
+    half = (width // 2, height // 2)
+    bilinear = Image.Resampling.BILINEAR
+    return _Planes(
+        backdrop.y.resize((width, height), bilinear, box=box),
+        backdrop.u.resize(half, bilinear, box=half_box),
+        backdrop.v.resize(half, bilinear, box=half_box),
+    )
+
+
+def _scaled(mask: Image.Image, amount: float) -> Image.Image:
+    return mask if amount >= 1 else mask.point(lambda v: round(v * amount))
+
+
+def _stamp(planes: _Planes, overlay: _Overlay, amount: float, dy: int = 0) -> None:
+    """Draw a neutral overlay into the planes with opacity ``amount`` (0..1)."""
+    x, y = overlay.x, overlay.y + dy
+    planes.y.paste(Y_BLACK, (x, y), _scaled(overlay.shadow, amount))
+    planes.y.paste(Y_WHITE, (x, y), _scaled(overlay.light, amount))
+    chroma = _scaled(overlay.chroma, amount)
+    planes.u.paste(NEUTRAL, (x // 2, y // 2), chroma)
+    planes.v.paste(NEUTRAL, (x // 2, y // 2), chroma)
+
+
+def _card_planes(
+    *,
+    prompt: str,
+    width: int,
+    height: int,
+    seconds: float,
+    fps: int,
+    seed: int,
+    reference_image: str | Path | None,
+) -> Iterator[_Planes]:
+    """The card's frames as yuv420p planes. Arguments are checked and the title and the
+    backdrop prepared now, so bad input fails here rather than halfway through a file."""
+    if width <= 0 or height <= 0 or width % 2 or height % 2:
+        raise ValueError(f"The frame size must be positive and even, not {width}x{height}.")
+    if fps <= 0 or seconds <= 0:
+        raise ValueError("seconds and fps must be positive.")
+    look = _look(prompt, seed)
+    bar = max(2, height // 120 // 2 * 2)
+    title = _title(prompt, width, height)
+    caption = _caption(width, height, bar)
+    backdrop = _backdrop(reference_image, width, height) if reference_image else None
+    frames = max(1, round(seconds * fps))
+    return _draw(look, title, caption, backdrop, width, height, frames, fps, bar)
+
+
+def _draw(
+    look: _Look,
+    title: _Overlay,
+    caption: _Overlay,
+    backdrop: _Planes | None,
+    width: int,
+    height: int,
+    frames: int,
+    fps: int,
+    bar: int,
+) -> Iterator[_Planes]:
+    low = (max(8, width // 8), max(8, height // 8))
+    size, half = (width, height), (width // 2, height // 2)
+    fade_frames = max(1, round(FADE_SECONDS * fps))
+    bilinear = Image.Resampling.BILINEAR
+    for i in range(frames):
+        y, u, v = _field(look, i / fps, *low)
+        planes = _Planes(
+            y.resize(size, bilinear), u.resize(half, bilinear), v.resize(half, bilinear)
+        )
+        if backdrop is not None:
+            window = _ken_burns(backdrop, look, i / max(1, frames - 1), width, height)
+            planes = _Planes(
+                Image.blend(window.y, planes.y, 0.22),
+                Image.blend(window.u, planes.u, 0.22),
+                Image.blend(window.v, planes.v, 0.22),
+            )
+        fade = 1.0 if frames == 1 else min(1.0, (i + 1) / fade_frames)
+        eased = 1 - (1 - fade) ** 3
+        _stamp(planes, title, eased, dy=round((1 - eased) * height * 0.025) * 2)
+        _stamp(planes, caption, 1.0)
+        end = (width * (i + 1)) // frames // 2 * 2
+        if end:
+            ImageDraw.Draw(planes.y).rectangle((0, height - bar, end - 1, height - 1), Y_WHITE)
+            for chroma in (planes.u, planes.v):
+                box = (0, (height - bar) // 2, end // 2 - 1, height // 2 - 1)
+                ImageDraw.Draw(chroma).rectangle(box, NEUTRAL)
+        yield planes
+
+
+def _video_frame(planes: _Planes, pts: int) -> av.VideoFrame:
+    width, height = planes.y.size
+    frame = av.VideoFrame(width, height, "yuv420p")
+    for plane, image in zip(frame.planes, (planes.y, planes.u, planes.v), strict=True):
+        rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        rows[:, : plane.width] = np.asarray(image)
+    frame.pts = pts
+    frame.colorspace = frame.color_primaries = frame.color_trc = _BT709
+    frame.color_range = _RANGE_MPEG
+    return frame
+
+
+def _h264_stream(out: av.container.OutputContainer, fps: int) -> av.VideoStream:
+    """An H.264 stream on the best software encoder this PyAV build has."""
+    if "libx264" in av.codecs_available:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.options = dict(X264_OPTIONS)
+    elif "libopenh264" in av.codecs_available:
+        stream = out.add_stream("libopenh264", rate=fps)
+        stream.bit_rate = 4_000_000
+    else:
+        raise MediaError("This installation has no H.264 encoder (libx264 or libopenh264).")
+    return stream
+
+
+def _prefetched(frames: Iterator[av.VideoFrame], depth: int = 4) -> Generator[av.VideoFrame]:
+    """Draw the next frames on a helper thread while the caller encodes this one (Pillow,
+    numpy and x264 let go of the GIL). Stops the helper when the caller stops early."""
+    ready: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        ready.put(("frame", frame), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(("end", None))
+        except BaseException as exc:  # handed to the caller, who re-raises it
+            ready.put(("error", exc))
+
+    helper = threading.Thread(target=produce, name="title-card-frames", daemon=True)
+    helper.start()
+    try:
+        while True:
+            kind, item = ready.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                assert isinstance(item, BaseException)
+                raise item
+            assert isinstance(item, av.VideoFrame)
+            yield item
+    finally:
+        stop.set()
+        helper.join()
+
+
+def render_title_card(
+    *,
+    out_path: str | Path,
+    prompt: str,
+    width: int,
+    height: int,
+    seconds: float,
+    fps: int,
+    seed: int,
+    reference_image: str | Path | None = None,
+    on_progress: Callable[[float], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> None:
+    """Render the title card to ``out_path`` as an MP4: H.264, yuv420p (BT.709, limited
+    range), moov first (``+faststart``), exactly ``round(seconds * fps)`` frames of
+    ``width`` x ``height`` (both even) at ``fps``.
+
+    Deterministic: the same arguments give the same bytes on the same machine (libx264's
+    thread count follows the CPU count, so another machine may differ in bits, not in
+    content). ``on_progress`` gets rising fractions in 0..1, at most about ten a second,
+    and always a final 1.0. ``should_cancel`` is asked every few frames; when it says yes
+    the render stops with RenderCanceled. The file is written beside ``out_path`` under a
+    temporary name and moved into place at the end, so a crash or a cancel never leaves a
+    partial file at ``out_path``. Raises ValueError for odd or empty sizes and MediaError
+    when the reference image cannot be read."""
+    out_path = Path(out_path)
+    frames = max(1, round(seconds * fps))
+    planes = _card_planes(
+        prompt=prompt,
+        width=width,
+        height=height,
+        seconds=seconds,
+        fps=fps,
+        seed=seed,
+        reference_image=reference_image,
+    )
+    fd, tmp_name = tempfile.mkstemp(dir=out_path.parent, prefix=".render-", suffix=".mp4")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    last_report = time.monotonic()
+    try:
+        with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+            stream = _h264_stream(out, fps)
+            stream.width, stream.height = width, height
+            stream.pix_fmt = "yuv420p"
+            stream.time_base = Fraction(1, fps)
+            context = stream.codec_context
+            context.colorspace = context.color_primaries = context.color_trc = _BT709
+            context.color_range = _RANGE_MPEG
+            pictures = _prefetched(_video_frame(p, i) for i, p in enumerate(planes))
+            with contextlib.closing(pictures):
+                for i, frame in enumerate(pictures):
+                    if should_cancel and i % CANCEL_EVERY_FRAMES == 0 and should_cancel():
+                        raise RenderCanceled()
+                    out.mux(stream.encode(frame))
+                    now = time.monotonic()
+                    if on_progress and now - last_report >= PROGRESS_INTERVAL:
+                        last_report = now
+                        on_progress(min(0.99, (i + 1) / frames))
+            out.mux(stream.encode(None))
+        tmp.chmod(0o644)
+        os.replace(tmp, out_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if on_progress:
+        on_progress(1.0)

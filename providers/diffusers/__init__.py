@@ -1,0 +1,1 @@
+"""Open-weights video models on the studio's own GPU workers, through Celery and Redis."""

@@ -1,0 +1,1 @@
+"""The built-in offline preview renderer: its adapter and its render task."""

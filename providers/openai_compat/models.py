@@ -1,0 +1,43 @@
+"""The OpenAI-compatible servers an operator configured in admin. The table keeps the name
+it had in the generations app (``generations_videoendpoint``): moving it moved no rows."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class VideoEndpoint(models.Model):
+    """An OpenAI-compatible ``/v1/videos`` server (a gateway, a self-hosted server) that
+    Studio may generate on. Its provider slug is ``openai-<slug>``."""
+
+    slug = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    base_url = models.URLField(max_length=300, help_text="Up to and including /v1.")
+    api_key = models.CharField(max_length=500, blank=True)
+    model_ids = models.CharField(
+        max_length=500, help_text="Comma-separated model ids, the first is the default."
+    )
+    sizes = models.CharField(
+        max_length=300,
+        default="1280x720,720x1280",
+        help_text="Comma-separated WIDTHxHEIGHT sizes the server makes.",
+    )
+    seconds = models.CharField(
+        max_length=100, default="4,8,12", help_text="Comma-separated clip lengths in seconds."
+    )
+    image_input = models.BooleanField(default=True, help_text="Takes a reference image.")
+    remix = models.BooleanField(default=False, help_text="Serves POST /videos/{id}/remix.")
+    extend = models.BooleanField(default=False, help_text="Serves POST /videos/extensions.")
+    webhook_secret = models.CharField(
+        max_length=200, blank=True, help_text="Standard Webhooks secret (whsec_...)."
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "generations_videoendpoint"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,522 @@
+"""Any OpenAI-compatible ``/v1/videos`` server (a gateway, a self-hosted server), driven
+through the official ``openai`` SDK.
+
+One ``OpenAICompatProvider`` serves one configured endpoint (``EndpointConfig``, made from a
+``VideoEndpoint`` row or from ``STUDIO_OPENAI_ENDPOINTS``); its slug is ``openai-<slug>``.
+
+The protocol's traps, and what this adapter does about them:
+
+* The SDK sends no idempotency key and retries POSTs, so a timeout or a 5xx after the server
+  accepted a job would make a second, billed job. Every call here runs with
+  ``max_retries=0`` (the pipeline retries, with jitter and without sleeping in a worker).
+  Before the create is sent a marker is written under ``STUDIO_WORK_DIR/openai/<key>.json``;
+  ``find_job`` reads it: no marker means nothing was ever sent, a marker with a job id is a
+  job whose id we already have, and a marker without one means the outcome is unknown and
+  the server's recent jobs are listed (cursor pagination) for one that matches the request
+  and no other generation owns. Matching uses only fields every server returns (prompt,
+  model, size, seconds, created_at); the ``Idempotency-Key`` header is sent as well, for the
+  gateways that honour it.
+* The dict forms of ``input_reference`` / ``video`` break the SDK's multipart encoder: the
+  reference image is uploaded as a file tuple, and an extension is posted as JSON.
+* Statuses outside the SDK's list (``expired``, ``canceled``) are terminal.
+* Downloads are streamed to disk; a 403/404 on the content is retried while the server's
+  ``expires_at`` window is open, then fails the job with a plain message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import json
+import logging
+import os
+import tempfile
+import time
+import warnings
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import openai
+from django.conf import settings
+from openai.types import Video
+from PIL import Image, ImageOps
+
+from media.frames import ASPECT_RATIOS, RESOLUTIONS
+from media.stills import extract_poster
+from providers.base import (
+    Capabilities,
+    JobRequest,
+    JobsTaken,
+    JobState,
+    JobStatus,
+    ModerationError,
+    PermanentError,
+    Provider,
+    ProviderError,
+    TransientError,
+    nothing_taken,
+)
+from providers.openai_compat.config import EndpointConfig
+
+log = logging.getLogger(__name__)
+
+# The SDK marks every videos.* call deprecated (OpenAI's own Sora API is gone); the protocol
+# is what we use, at other servers, so the warning is noise.
+warnings.filterwarnings("ignore", message="The Sora API", category=DeprecationWarning)
+
+MODERATION_CODES = frozenset({"sentinel_block", "moderation_blocked", "content_policy_violation"})
+TRANSIENT_STATUSES = frozenset({408, 409, 429})
+# A job is polled about every POLL_AGE_FRACTION of its age: short gaps while a job is young,
+# longer ones for a long job, so a 60 s job costs ~20 looks, not 60.
+POLL_AGE_FRACTION = 0.2
+# Jobs the server lists at most when looking for one whose create outcome is unknown.
+RECONCILE_MAX_JOBS = 500
+# Server and Studio clocks may disagree by this much when matching created_at.
+CLOCK_SKEW_SECONDS = 120.0
+EXTRAS = {"thumbnail": "thumbnail.webp", "spritesheet": "spritesheet.jpg"}
+
+
+def frame_of(size: str) -> str | None:
+    """Studio's "resolution aspect_ratio" for a server size like "1280x720", or None."""
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        return None
+    short = min(width, height)
+    resolution = next((r for r, px in RESOLUTIONS.items() if px == short), None)
+    ratio = next(
+        (name for name, (a, b) in ASPECT_RATIOS.items() if abs(width * b - height * a) <= a + b),
+        None,
+    )
+    if resolution is None or ratio is None:
+        return None
+    return f"{resolution} {ratio}"
+
+
+def _header_seconds(headers: Mapping[str, str], *names: str) -> float | None:
+    """The first of the named headers as seconds: ``*-ms`` in milliseconds, ``retry-after``
+    in seconds or as an HTTP date."""
+    for name in names:
+        value = headers.get(name)
+        if not value:
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value) if name == "retry-after" else None
+            if parsed is None:
+                continue
+            number = parsed.timestamp() - time.time()
+        else:
+            if name.endswith("-ms"):
+                number /= 1000
+        return max(0.0, number)
+    return None
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    return _header_seconds(headers, "retry-after-ms", "retry-after")
+
+
+def _error_fields(exc: openai.APIStatusError) -> tuple[str, str]:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    code = str(exc.code or body.get("code") or body.get("type") or "")
+    message = str(body.get("message") or "").strip()
+    return code, message
+
+
+def translate(exc: openai.APIError) -> ProviderError:
+    """Sort an SDK error: moderation, transient (408/409/429/5xx, connection, timeout, or
+    what ``x-should-retry`` says) or permanent (everything else, with the server's message)."""
+    if isinstance(exc, openai.APITimeoutError):
+        return TransientError("The video server did not answer in time.", code="timeout")
+    if isinstance(exc, openai.APIConnectionError):
+        return TransientError("The video server could not be reached.", code="connection")
+    if not isinstance(exc, openai.APIStatusError):
+        return PermanentError(f"The video server sent an unreadable answer: {exc}")
+    status = exc.status_code
+    code, message = _error_fields(exc)
+    if code in MODERATION_CODES:
+        return ModerationError(
+            "The video server's content policy refused this prompt"
+            + (f": {message}" if message else "."),
+            code=code,
+        )
+    headers = exc.response.headers
+    should_retry = headers.get("x-should-retry", "")
+    if should_retry == "true" or (
+        should_retry != "false" and (status in TRANSIENT_STATUSES or status >= 500)
+    ):
+        return TransientError(
+            f"The video server is busy (HTTP {status}){': ' + message if message else '.'}",
+            code=code or f"http_{status}",
+            retry_after=retry_after(headers),
+        )
+    return PermanentError(
+        message or f"The video server refused the request (HTTP {status}).",
+        code=code or f"http_{status}",
+    )
+
+
+class OpenAICompatProvider(Provider):
+    """One OpenAI-compatible endpoint. Safe to share between threads of one process."""
+
+    description = "An OpenAI-compatible /v1/videos server (a gateway or your own)."
+
+    def __init__(self, config: EndpointConfig) -> None:
+        self.config = config
+        self.slug = config.provider_slug
+        self.name = config.name
+        self._clients: dict[float, openai.OpenAI] = {}
+
+    # --- what the endpoint makes -----------------------------------------------------------
+
+    def is_available(self) -> bool:
+        return self.config.enabled and bool(self.config.model_ids)
+
+    def capabilities(self, model: str = "") -> Capabilities:
+        frames = tuple(dict.fromkeys(f for s in self.config.sizes if (f := frame_of(s))))
+        seconds = tuple(sorted(self.config.seconds))
+        return Capabilities(
+            resolutions=tuple(r for r in RESOLUTIONS if any(f.startswith(r) for f in frames)),
+            aspect_ratios=tuple(a for a in ASPECT_RATIOS if any(f.endswith(a) for f in frames)),
+            min_seconds=seconds[0] if seconds else 0,
+            max_seconds=seconds[-1] if seconds else 0,
+            max_variations=1,
+            image_input=self.config.image_input,
+            video_input=self.config.image_input,
+            remix=self.config.remix,
+            extend=self.config.extend,
+            models=self.config.model_ids,
+            seconds_choices=seconds,
+            frame_choices=frames,
+        )
+
+    def size_for(self, width: int, height: int) -> str:
+        """The server size string for Studio's frame size (exact match on its frame)."""
+        wanted = frame_of(f"{width}x{height}")
+        for size in self.config.sizes:
+            if frame_of(size) == wanted:
+                return size
+        raise PermanentError(f"{self.name} does not make {width}×{height} video.", code="size")
+
+    # --- the SDK client --------------------------------------------------------------------
+
+    @property
+    def client(self) -> openai.OpenAI:
+        """No SDK retries: a retried POST is a duplicate job, and a retry sleeps in a worker.
+        The pipeline retries instead, with backoff and the server's Retry-After. One client
+        (one connection pool) per timeout setting."""
+        timeout = float(settings.STUDIO_OPENAI_TIMEOUT_SECONDS)
+        client = self._clients.get(timeout)
+        if client is None:
+            client = openai.OpenAI(
+                base_url=self.config.base_url,
+                # The SDK refuses to start without a key; a server that wants none ignores it.
+                api_key=self.config.api_key or "none",
+                max_retries=0,
+                timeout=httpx2.Timeout(timeout, connect=min(5.0, timeout)),
+            )
+            self._clients[timeout] = client
+        return client
+
+    # --- exactly-once submission -----------------------------------------------------------
+
+    def _marker(self, key: str) -> Path:
+        return Path(settings.STUDIO_WORK_DIR) / "openai" / f"{key}.json"
+
+    def _write_marker(self, key: str, data: dict[str, Any]) -> None:
+        path = self._marker(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+    def _prune_markers(self) -> None:
+        """Forget markers older than two job deadlines: no generation can need them."""
+        cutoff = time.time() - 2 * settings.STUDIO_JOB_DEADLINE_SECONDS
+        for path in self._marker("x").parent.glob("*.json"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+
+    def find_job(self, key: str, *, taken: JobsTaken = nothing_taken) -> str | None:
+        """The server's job for this key: none if no create was ever sent for it, the saved
+        id if the create answered, else a listed job that matches the request (the create's
+        outcome was unknown: a timeout, a 5xx, a killed worker). Raises TransientError when
+        the server cannot be asked, so nothing is sent while the outcome is unknown.
+        ``taken`` says which listed jobs already belong to a generation."""
+        try:
+            marker = json.loads(self._marker(key).read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+        if marker.get("job_id"):
+            return str(marker["job_id"])
+        found = self._match(marker, taken)
+        if found:
+            log.info("%s: found job %s for key %s after an unknown outcome", self.slug, found, key)
+            self._write_marker(key, {**marker, "job_id": found})
+        return found
+
+    def _match(self, marker: dict[str, Any], taken: JobsTaken) -> str | None:
+        since = float(marker["sent_at"]) - CLOCK_SKEW_SECONDS
+        candidates: list[Video] = []
+        newest_first, last = True, float("inf")
+        try:
+            page = self.client.videos.list(order="desc", limit=100)
+            for seen, video in enumerate(page):
+                newest_first = newest_first and video.created_at <= last
+                last = video.created_at
+                if seen >= RECONCILE_MAX_JOBS or (newest_first and video.created_at < since):
+                    # The rest are older still; a server that ignores `order` is read up
+                    # to the bound.
+                    break
+                if video.created_at >= since and self._matches(video, marker):
+                    candidates.append(video)
+        except openai.APIError as exc:
+            raise translate(exc) from exc
+        owned = taken([v.id for v in candidates])
+        free = sorted((v for v in candidates if v.id not in owned), key=lambda v: v.created_at)
+        return free[0].id if free else None
+
+    @staticmethod
+    def _matches(video: Video, marker: dict[str, Any]) -> bool:
+        """Whether a listed job is the one the marker's request made. Fields a server
+        leaves out of its answer are not held against the job."""
+        if marker["operation"] == "create":
+            fields: tuple[str, ...] = ("prompt", "model", "size", "seconds")
+        else:
+            fields = ("prompt",)
+        if marker["operation"] == "remix" and video.remixed_from_video_id not in (
+            None,
+            marker["source"],
+        ):
+            return False
+        for field in fields:
+            value = getattr(video, field, None)
+            if value not in (None, "") and str(value) != str(marker[field]):
+                return False
+        return True
+
+    def submit(self, request: JobRequest) -> str:
+        """Send one create (or remix / extension) with no retries and return the job id.
+
+        A marker written before the call lets ``find_job`` reconcile an unknown outcome.
+        Raises ModerationError, PermanentError (the server's message) or TransientError."""
+        model = request.model or (self.config.model_ids[0] if self.config.model_ids else "")
+        size = self.size_for(request.width, request.height)
+        seconds = str(request.seconds)
+        marker = {
+            "provider": self.slug,
+            "operation": request.operation,
+            "source": request.source_job_id,
+            "prompt": request.prompt,
+            "model": model,
+            "size": size,
+            "seconds": seconds,
+            "sent_at": time.time(),
+        }
+        self._write_marker(request.key, marker)
+        self._prune_markers()
+        headers = {"Idempotency-Key": request.key}
+        try:
+            video = self._send(request, model=model, size=size, seconds=seconds, headers=headers)
+        except openai.APIError as exc:
+            error = translate(exc)
+            if not error.transient:
+                # The server refused it outright: no job exists to find later.
+                self._marker(request.key).unlink(missing_ok=True)
+            raise error from exc
+        self._write_marker(request.key, {**marker, "job_id": video.id})
+        return video.id
+
+    def _send(
+        self, request: JobRequest, *, model: str, size: str, seconds: str, headers: dict[str, str]
+    ) -> Video:
+        videos = self.client.videos
+        if request.operation == "remix":
+            return videos.remix(request.source_job_id, prompt=request.prompt, extra_headers=headers)
+        if request.operation == "extend":
+            # `video={"id": ...}` makes the SDK's multipart encoder raise; the spec allows
+            # JSON, so post it through the SDK's own client (auth is opt-in per request).
+            return self.client.post(
+                "/videos/extensions",
+                cast_to=Video,
+                body={
+                    "prompt": request.prompt,
+                    "seconds": seconds,
+                    "video": {"id": request.source_job_id},
+                },
+                options={"headers": headers, "security": {"bearer_auth": True}},
+            )
+        extra: dict[str, Any] = {}
+        if request.reference_path is not None:
+            extra["input_reference"] = _reference_upload(request, size)
+        return videos.create(
+            prompt=request.prompt,
+            model=model,
+            size=size,  # type: ignore[arg-type]  # free strings: the server decides
+            seconds=seconds,  # type: ignore[arg-type]
+            extra_headers=headers,
+            **extra,
+        )
+
+    # --- polling ---------------------------------------------------------------------------
+
+    def poll(self, job_id: str) -> JobStatus:
+        """One GET of the job. Anything but queued / in_progress is terminal. The next look
+        is due after the server's ``openai-poll-after-ms`` / ``Retry-After``, and never
+        sooner than a fifth of the job's age (from STUDIO_POLL_MIN_SECONDS up to the max);
+        with webhooks configured, only every STUDIO_POLL_MAX_SECONDS."""
+        try:
+            raw = self.client.videos.with_raw_response.retrieve(job_id)
+            video = raw.parse()
+        except openai.APIError as exc:
+            raise translate(exc) from exc
+        return self.status_of(video, raw.headers)
+
+    def status_of(self, video: Video, headers: Mapping[str, str]) -> JobStatus:
+        status = str(video.status)
+        progress = int(video.progress or 0)
+        if status in ("queued", "in_progress"):
+            age = max(0.0, time.time() - float(video.created_at or time.time()))
+            interval = min(
+                settings.STUDIO_POLL_MAX_SECONDS,
+                max(settings.STUDIO_POLL_MIN_SECONDS, age * POLL_AGE_FRACTION),
+            )
+            if self.config.webhook_secret:
+                # The server's webhook says when to look; polling is only the safety net
+                # for a webhook that never comes.
+                interval = settings.STUDIO_POLL_MAX_SECONDS
+            hint = _header_seconds(headers, "openai-poll-after-ms", "retry-after-ms", "retry-after")
+            state = JobState.QUEUED if status == "queued" else JobState.RUNNING
+            return JobStatus(state, progress=progress, retry_after=max(interval, hint or 0.0))
+        if status == "completed":
+            return JobStatus(JobState.COMPLETED, progress=100)
+        error = video.error
+        code = str(getattr(error, "code", "") or "")
+        message = str(getattr(error, "message", "") or "")
+        if code in MODERATION_CODES:
+            return JobStatus(
+                JobState.REJECTED,
+                error_code=code,
+                error_message="The video server's content policy refused this video"
+                + (f": {message}" if message else "."),
+            )
+        if status in ("canceled", "cancelled"):
+            return JobStatus(JobState.CANCELED, error_code=status)
+        if status == "failed":
+            return JobStatus(
+                JobState.FAILED,
+                error_code=code or "failed",
+                error_message=message or "The video server could not make this video.",
+            )
+        if status == "expired":
+            return JobStatus(
+                JobState.FAILED,
+                error_code="expired",
+                error_message="The video server let the job expire before it finished.",
+            )
+        return JobStatus(
+            JobState.FAILED,
+            error_code=status or "unknown",
+            error_message=f"The video server ended the job as {status!r}.",
+        )
+
+    # --- downloads -------------------------------------------------------------------------
+
+    def download(self, job_id: str, dest: Path) -> list[Path]:
+        """Stream the ``video`` variant to ``dest/video-0.mp4`` (never whole in memory).
+
+        A 403/404/410 is retried (TransientError) while the server's download window is
+        open (its ``expires_at``, else STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS after
+        completion), then ends the job with a PermanentError."""
+        target = dest / "video-0.mp4"
+        try:
+            self._stream(job_id, "video", target)
+        except openai.APIStatusError as exc:
+            if exc.status_code in (403, 404, 410):
+                raise self._unavailable(job_id, exc) from exc
+            raise translate(exc) from exc
+        except openai.APIError as exc:
+            raise translate(exc) from exc
+        return [target]
+
+    def _stream(self, job_id: str, variant: str, target: Path) -> None:
+        content = self.client.videos.with_streaming_response.download_content
+        with content(job_id, variant=variant) as response, target.open("wb") as f:  # type: ignore[arg-type]
+            for chunk in response.iter_bytes(chunk_size=1 << 20):
+                f.write(chunk)
+
+    def _unavailable(self, job_id: str, exc: openai.APIStatusError) -> ProviderError:
+        _, message = _error_fields(exc)
+        detail = f"HTTP {exc.status_code}" + (f": {message}" if message else "")
+        try:
+            video = self.client.videos.retrieve(job_id)
+        except openai.APIError as lookup:
+            return translate(lookup)
+        now = time.time()
+        closes = video.expires_at or (
+            (video.completed_at or video.created_at)
+            + settings.STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS
+        )
+        if now < closes:
+            return TransientError(
+                f"The video server would not hand over the video yet ({detail}).",
+                code="download_unavailable",
+            )
+        return PermanentError(
+            "The video server's copy expired before Studio could save it "
+            f"({detail}). Generate it again.",
+            code="download_expired",
+        )
+
+    def download_extras(self, job_id: str, dest: Path) -> dict[str, Path]:
+        """The ``thumbnail`` and ``spritesheet`` variants, each when the server has it."""
+        found: dict[str, Path] = {}
+        for variant, filename in EXTRAS.items():
+            target = dest / filename
+            try:
+                self._stream(job_id, variant, target)
+            except openai.APIError as exc:
+                log.info("%s: no %s for %s: %s", self.slug, variant, job_id, exc)
+                target.unlink(missing_ok=True)
+                continue
+            found[variant] = target
+        return found
+
+    def cancel(self, job_id: str) -> None:
+        """The protocol has no cancel; a job past its deadline is left to the server."""
+
+    def release(self, job_id: str) -> None:
+        """Nothing to free: the server's copy expires on its own."""
+
+
+def _reference_upload(request: JobRequest, size: str) -> tuple[str, bytes, str]:
+    """The reference as an uploaded PNG of exactly ``size`` (the server wants the first
+    frame's size); a clip contributes its first frame. A file tuple, never the dict form."""
+    assert request.reference_path is not None
+    width, height = (int(v) for v in size.lower().split("x"))
+    with tempfile.TemporaryDirectory(prefix="studio-ref-") as tmp:
+        source = request.reference_path
+        if request.reference_kind == "video":
+            source = Path(tmp) / "first.jpg"
+            extract_poster(request.reference_path, source, at_fraction=0.0)
+        with Image.open(source) as image:
+            fitted = ImageOps.fit(image.convert("RGB"), (width, height))
+        out = Path(tmp) / "reference.png"
+        fitted.save(out, "PNG")
+        return ("reference.png", out.read_bytes(), "image/png")
+
+
+@cache
+def endpoint_provider(config: EndpointConfig) -> OpenAICompatProvider:
+    """The provider for one endpoint configuration; cached by the whole configuration, so
+    an endpoint edited in admin gets a fresh provider (and client) at its next lookup."""
+    return OpenAICompatProvider(config)

@@ -1,0 +1,164 @@
+"""The diffusers provider against the real GPU worker (workers/diffusion) running a tiny
+random-weight LTX model on the CPU: the dashboard offers what the worker announces, and
+a generation goes through the `gpu` queue to a playable MP4."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import av
+import pytest
+import redis
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from generations import services
+from generations.models import Generation
+from generations.spec import GenerationSpec
+from generations.states import State
+from providers.base import JobState
+from providers.diffusers.provider import DiffusersProvider
+from providers.registry import get_provider
+from tests.conftest import ROOT, wait_for
+
+WORKER_DIR = ROOT / "workers" / "diffusion"
+PYTHON = WORKER_DIR / ".venv" / "bin" / "python"
+LTX = "ltx-0.9.8-distilled"
+
+pytestmark = pytest.mark.worker
+
+
+def _needs_gpu_worker_env() -> None:
+    if not PYTHON.exists():
+        pytest.skip("the diffusion worker's environment is not built (workers/diffusion/run-tests)")
+    if not settings.CELERY_BROKER_URL.startswith("redis") or not settings.CELERY_RESULT_BACKEND:
+        pytest.skip("the GPU worker needs Redis as broker and result backend")
+
+
+@pytest.fixture(scope="session")
+def tiny_ltx(var_dir: Path) -> Path:
+    _needs_gpu_worker_env()
+    path = var_dir / "tiny-ltx"
+    subprocess.run(
+        [str(PYTHON), "-c",
+         "import sys; from pathlib import Path; from tests import tiny_models as tm; "
+         "tm.save_to_dir(tm.build_ltx(), Path(sys.argv[1]))", str(path)],
+        cwd=WORKER_DIR, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    return path
+
+
+@pytest.fixture
+def gpu_worker(tiny_ltx: Path, var_dir: Path):
+    log = (var_dir / "gpu-worker.log").open("ab")
+    env = {
+        **os.environ,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND,
+        "PYTHONPATH": str(WORKER_DIR),
+        "STUDIO_DIFFUSION_MODEL_DIR_LTX_0_9_8_DISTILLED": str(tiny_ltx),
+        "STUDIO_DIFFUSION_MAX_SIDE": "64",
+        "STUDIO_DIFFUSION_ANNOUNCE_INTERVAL": "1",
+        "STUDIO_DIFFUSION_PROGRESS_INTERVAL": "0",
+    }
+    proc = subprocess.Popen(
+        [str(PYTHON), "-m", "celery", "-A", "diffusion_worker.app", "worker", "-Q", "gpu",
+         "--pool=solo", "-n", f"gpu-test-{os.getpid()}@%h", "--loglevel=INFO"],
+        cwd=WORKER_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    yield proc
+    proc.send_signal(signal.SIGTERM)  # a clean stop removes its announcement
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_without_an_announced_worker_the_provider_is_hidden(settings):
+    _needs_gpu_worker_env()
+    settings.STUDIO_DIFFUSION_REDIS_URL = "redis://127.0.0.1:6379/8"
+    redis.Redis.from_url(settings.STUDIO_DIFFUSION_REDIS_URL).flushdb()
+
+    provider = DiffusersProvider()
+
+    assert not provider.is_available()
+    assert provider.capabilities().models == ()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dashboard_generation_runs_on_the_gpu_worker_with_live_progress(
+    gpu_worker, start_worker, owner_client, user
+):
+    start_worker()
+    provider = get_provider("diffusers")
+    wait_for(provider.is_available, 90, "the GPU worker's announcement")
+
+    page = owner_client.get(reverse("dashboard")).content.decode()
+    assert f'value="diffusers:{LTX}"' in page
+    assert 'value="diffusers:wan2.1-1.3b"' not in page  # its weights are not on the worker
+
+    response = owner_client.post(
+        reverse("generate"),
+        {
+            "prompt": "a red bird flies over the sea at sunset",
+            "resolution": "480p",
+            "aspect_ratio": "16:9",
+            "seconds": 2,
+            "variations": 1,
+            "provider": f"diffusers:{LTX}",
+            "seed": 42,
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert 'class="errors"' not in response.content.decode(), response.content.decode()
+    generation = Generation.objects.get(owner=user)
+    assert (generation.provider, generation.model) == ("diffusers", LTX)
+
+    seen: list[JobState] = []
+
+    def finished() -> bool:
+        generation.refresh_from_db()
+        if generation.provider_job_id and generation.state == State.RUNNING:
+            seen.append(provider.poll(generation.provider_job_id).state)
+        return generation.is_final
+
+    wait_for(finished, 120, "the GPU job to end")
+    assert generation.state == State.SUCCEEDED, generation.error_message
+    assert JobState.RUNNING in seen or JobState.QUEUED in seen
+    video = generation.videos.get()
+    with av.open(video.file.path) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        assert stream.codec_context.name == "h264"
+        assert (stream.codec_context.width, stream.codec_context.height) == (64, 32)
+    assert frames == 49  # 2 s at 24 fps, snapped to LTX's 8k+1
+    assert video.poster
+    assert not list((Path(settings.STUDIO_WORK_DIR) / "diffusion").glob("*.mp4"))
+
+
+@pytest.mark.django_db
+def test_a_model_the_workers_lack_is_refused_with_a_plain_message(user):
+    with pytest.raises(ValidationError) as error:
+        services.generation_create(
+            owner=user,
+            spec=GenerationSpec(prompt="a cat", provider="diffusers", model="wan2.2-ti2v-5b"),
+        )
+    assert "no model 'wan2.2-ti2v-5b' available now" in str(error.value)
+    assert not Generation.objects.exists()
+
+
+def test_progress_meta_maps_to_percent(monkeypatch):
+    provider = DiffusersProvider()
+
+    class Result:
+        state = "PROGRESS"
+        info = {"stage": "denoising", "progress": 0.45, "step": 4, "steps": 8}
+
+    monkeypatch.setattr(provider, "_result", lambda job_id: Result())
+    status = provider.poll("diffusion-x")
+    assert (status.state, status.progress) == (JobState.RUNNING, 45)
