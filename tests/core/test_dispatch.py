@@ -12,6 +12,7 @@ from providers.offline.tasks import RENDER_TASK
 from studio.celery import app as celery_app
 
 
+@pytest.mark.django_db  # Celery's Django fixup closes stale connections as it imports
 def test_every_task_the_services_send_by_name_is_a_registered_task():
     celery_app.loader.import_default_modules()
     sent = sorted({*STEP_TASKS.values(), MAKE_DELIVERY_TASK, RENDER_TASK})
@@ -20,6 +21,7 @@ def test_every_task_the_services_send_by_name_is_a_registered_task():
     assert missing == []
 
 
+@pytest.mark.django_db
 def test_beat_and_routes_name_registered_tasks():
     from django.conf import settings
 
@@ -49,12 +51,13 @@ def test_a_task_is_sent_only_when_the_transaction_commits(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_outside_a_transaction_a_task_is_sent_at_once_and_never_in_the_past(monkeypatch):
+def test_a_countdown_in_the_past_is_sent_as_now(monkeypatch, django_capture_on_commit_callbacks):
     sent: list[float] = []
     monkeypatch.setattr(
         celery_app, "send_task", lambda name, *, args, queue, countdown: sent.append(countdown)
     )
-    dispatch.enqueue("generations.tasks.poll_generation", "g-3", countdown=-5)
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.enqueue("generations.tasks.poll_generation", "g-3", countdown=-5)
     assert sent == [0.0]
 
 
