@@ -95,8 +95,8 @@ def _parent_video(generation: Generation) -> Video | None:
     """The video an edit starts from: the remixed/extended one, else the parent's first."""
     if generation.source_video_id:
         return generation.source_video
-    if generation.parent_id:
-        return generation.parent.videos.order_by("index").first()  # type: ignore[union-attr]
+    if generation.parent is not None:
+        return generation.parent.videos.order_by("index").first()
     return None
 
 

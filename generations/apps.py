@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from providers.base import job_updated
+
 
 class GenerationsConfig(AppConfig):
     name = "generations"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Apps are loaded now: the pipeline (and its models) can be imported.
+        # Deferred: the pipeline imports models, which exist only once the apps are loaded.
         from generations.services.pipeline import generation_poll_for_job
-        from providers.base import job_updated
 
         job_updated.connect(generation_poll_for_job, dispatch_uid="generations.poll_for_job")

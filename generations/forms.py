@@ -71,7 +71,8 @@ class GenerateForm(forms.Form):
         self.fields["variations"].widget.off = {
             str(v) for v in VARIATION_CHOICES if v > plan.max_variations
         }
-        self.fields["seconds"].widget.attrs["data-plan-max"] = str(plan.max_seconds)
+        plan_max = min(plan.max_seconds, MAX_SECONDS)
+        self.fields["seconds"].widget.attrs["data-plan-max"] = str(plan_max)
         if self.initial.get("resolution", "720p") not in resolutions_allowed(plan):
             self.initial["resolution"] = resolutions_allowed(plan)[-1]
         if not self.usage.has_priority:

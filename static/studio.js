@@ -65,8 +65,9 @@
       });
       if (usable.length) form.elements.resolution.value = usable[usable.length - 1].value;
     }
+    // The server puts the plan's longest clip on the field (data-plan-max): no copy here.
     var seconds = form.elements.seconds;
-    seconds.max = Math.min(+option.dataset.maxSeconds, +(seconds.dataset.planMax || 20));
+    seconds.max = Math.min(+option.dataset.maxSeconds, +seconds.dataset.planMax);
     if (+seconds.value > +seconds.max) seconds.value = seconds.max;
     // A model that makes only some lengths (e.g. 4, 8, 12 s) gets the nearest one it makes.
     var lengths = option.dataset.seconds ? option.dataset.seconds.split(",").map(Number) : [];

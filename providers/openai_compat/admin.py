@@ -12,7 +12,7 @@ from providers.openai_compat.config import ENDPOINT_PREFIX
 from providers.openai_compat.models import VideoEndpoint
 
 
-class VideoEndpointForm(forms.ModelForm):  # type: ignore[type-arg]
+class VideoEndpointForm(forms.ModelForm[VideoEndpoint]):
     """Secrets are write-only: the stored value is never rendered, and a blank field keeps
     it (tick "clear" to remove it)."""
 

@@ -26,7 +26,6 @@ The protocol's traps, and what this adapter does about them:
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import json
 import logging
 import os
@@ -52,7 +51,6 @@ from providers.base import (
     JobsTaken,
     JobState,
     JobStatus,
-    ModerationError,
     PermanentError,
     Provider,
     ProviderError,
@@ -60,6 +58,13 @@ from providers.base import (
     nothing_taken,
 )
 from providers.openai_compat.config import EndpointConfig
+from providers.openai_compat.protocol import (
+    MODERATION_CODES,
+    error_fields,
+    frame_of,
+    header_seconds,
+    translate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +72,6 @@ log = logging.getLogger(__name__)
 # is what we use, at other servers, so the warning is noise.
 warnings.filterwarnings("ignore", message="The Sora API", category=DeprecationWarning)
 
-MODERATION_CODES = frozenset({"sentinel_block", "moderation_blocked", "content_policy_violation"})
-TRANSIENT_STATUSES = frozenset({408, 409, 429})
 # A job is polled about every POLL_AGE_FRACTION of its age: short gaps while a job is young,
 # longer ones for a long job, so a 60 s job costs ~20 looks, not 60.
 POLL_AGE_FRACTION = 0.2
@@ -77,88 +80,6 @@ RECONCILE_MAX_JOBS = 500
 # Server and Studio clocks may disagree by this much when matching created_at.
 CLOCK_SKEW_SECONDS = 120.0
 EXTRAS = {"thumbnail": "thumbnail.webp", "spritesheet": "spritesheet.jpg"}
-
-
-def frame_of(size: str) -> str | None:
-    """Studio's "resolution aspect_ratio" for a server size like "1280x720", or None."""
-    try:
-        width, height = (int(v) for v in size.lower().split("x"))
-    except ValueError:
-        return None
-    short = min(width, height)
-    resolution = next((r for r, px in RESOLUTIONS.items() if px == short), None)
-    ratio = next(
-        (name for name, (a, b) in ASPECT_RATIOS.items() if abs(width * b - height * a) <= a + b),
-        None,
-    )
-    if resolution is None or ratio is None:
-        return None
-    return f"{resolution} {ratio}"
-
-
-def _header_seconds(headers: Mapping[str, str], *names: str) -> float | None:
-    """The first of the named headers as seconds: ``*-ms`` in milliseconds, ``retry-after``
-    in seconds or as an HTTP date."""
-    for name in names:
-        value = headers.get(name)
-        if not value:
-            continue
-        try:
-            number = float(value)
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if name == "retry-after" else None
-            if parsed is None:
-                continue
-            number = parsed.timestamp() - time.time()
-        else:
-            if name.endswith("-ms"):
-                number /= 1000
-        return max(0.0, number)
-    return None
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    return _header_seconds(headers, "retry-after-ms", "retry-after")
-
-
-def _error_fields(exc: openai.APIStatusError) -> tuple[str, str]:
-    body = exc.body if isinstance(exc.body, dict) else {}
-    code = str(exc.code or body.get("code") or body.get("type") or "")
-    message = str(body.get("message") or "").strip()
-    return code, message
-
-
-def translate(exc: openai.APIError) -> ProviderError:
-    """Sort an SDK error: moderation, transient (408/409/429/5xx, connection, timeout, or
-    what ``x-should-retry`` says) or permanent (everything else, with the server's message)."""
-    if isinstance(exc, openai.APITimeoutError):
-        return TransientError("The video server did not answer in time.", code="timeout")
-    if isinstance(exc, openai.APIConnectionError):
-        return TransientError("The video server could not be reached.", code="connection")
-    if not isinstance(exc, openai.APIStatusError):
-        return PermanentError(f"The video server sent an unreadable answer: {exc}")
-    status = exc.status_code
-    code, message = _error_fields(exc)
-    if code in MODERATION_CODES:
-        return ModerationError(
-            "The video server's content policy refused this prompt"
-            + (f": {message}" if message else "."),
-            code=code,
-        )
-    headers = exc.response.headers
-    should_retry = headers.get("x-should-retry", "")
-    if should_retry == "true" or (
-        should_retry != "false" and (status in TRANSIENT_STATUSES or status >= 500)
-    ):
-        return TransientError(
-            f"The video server is busy (HTTP {status}){': ' + message if message else '.'}",
-            code=code or f"http_{status}",
-            retry_after=retry_after(headers),
-        )
-    return PermanentError(
-        message or f"The video server refused the request (HTTP {status}).",
-        code=code or f"http_{status}",
-    )
 
 
 class OpenAICompatProvider(Provider):
@@ -394,7 +315,7 @@ class OpenAICompatProvider(Provider):
                 # The server's webhook says when to look; polling is only the safety net
                 # for a webhook that never comes.
                 interval = settings.STUDIO_POLL_MAX_SECONDS
-            hint = _header_seconds(headers, "openai-poll-after-ms", "retry-after-ms", "retry-after")
+            hint = header_seconds(headers, "openai-poll-after-ms", "retry-after-ms", "retry-after")
             state = JobState.QUEUED if status == "queued" else JobState.RUNNING
             return JobStatus(state, progress=progress, retry_after=max(interval, hint or 0.0))
         if status == "completed":
@@ -455,7 +376,7 @@ class OpenAICompatProvider(Provider):
                 f.write(chunk)
 
     def _unavailable(self, job_id: str, exc: openai.APIStatusError) -> ProviderError:
-        _, message = _error_fields(exc)
+        _, message = error_fields(exc)
         detail = f"HTTP {exc.status_code}" + (f": {message}" if message else "")
         try:
             video = self.client.videos.retrieve(job_id)
