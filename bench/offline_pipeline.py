@@ -18,8 +18,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from generations.spec import GenerationSpec
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -47,6 +45,7 @@ def main() -> None:
 
     from generations import services
     from generations.models import Generation
+    from generations.spec import GenerationSpec
     from media.render import render_title_card
 
     call_command("migrate", verbosity=0)

@@ -25,8 +25,6 @@ import time
 from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from generations.spec import GenerationSpec
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -60,6 +58,7 @@ def main() -> None:
     from django.core.management import call_command
 
     from generations import selectors, services
+    from generations.spec import GenerationSpec
     from providers.openai_compat.models import VideoEndpoint
     from tests.providers.openai_compat.server import FakeVideoServer
 
