@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -55,7 +56,7 @@ def plan_default() -> Plan:
     return plan
 
 
-def account_get_for_user(user: Any) -> Account:
+def account_get_for_user(user: User) -> Account:
     """The user's account, made on the default plan the first time it is needed."""
     try:
         return Account.objects.select_related("plan").get(user=user)
@@ -68,7 +69,7 @@ def account_get_for_user(user: Any) -> Account:
     return account
 
 
-def account_lock(user_id: Any) -> Account:
+def account_lock(user_id: int) -> Account:
     """The account row, locked until the current transaction ends. Call inside atomic()."""
     Account.objects.get_or_create(user_id=user_id, defaults={"plan": plan_default()})
     return Account.objects.select_for_update().select_related("plan").get(user_id=user_id)

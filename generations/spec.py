@@ -92,7 +92,7 @@ class GenerationSpec:
         return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
 
 
-def spec_validate(spec: GenerationSpec, *, owner_id: Any, plan: Plan) -> GenerationSpec:
+def spec_validate(spec: GenerationSpec, *, owner_id: int, plan: Plan) -> GenerationSpec:
     """Check ``spec`` against its provider and the owner's plan; returns it as it will be
     saved. Raises ValidationError with plain messages keyed by form field."""
     provider_slug = spec.provider or settings.STUDIO_DEFAULT_PROVIDER

@@ -7,6 +7,7 @@ page, or for htmx requests the partial the page defines inline.
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
@@ -129,7 +130,7 @@ def video_detail(request: AuthedRequest, video_id: str) -> HttpResponse:
     return _detail(request, video.generation, video=video)
 
 
-def _detail(request: AuthedRequest, generation: Generation, video: Any) -> HttpResponse:
+def _detail(request: AuthedRequest, generation: Generation, video: Video | None) -> HttpResponse:
     videos = list(generation.videos.all())
     if video is None and videos:
         video = videos[0]
@@ -211,7 +212,11 @@ def video_delete(request: AuthedRequest, video_id: str) -> HttpResponse:
 
 
 def _assets_panel(
-    request: AuthedRequest, upload_form: UploadForm, *, selected: Any = None, status: int = 200
+    request: AuthedRequest,
+    upload_form: UploadForm,
+    *,
+    selected: UUID | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     """The assets panel; for htmx it also refreshes the reference picker out of band."""
     reference_form = GenerateForm(initial={"reference": selected}, user=request.user)

@@ -39,7 +39,14 @@ from generations.services.steps import (
 )
 from generations.services.transitions import generation_end, generation_log, generation_transition
 from generations.states import FINAL_STATES, State
-from providers.base import JobRequest, JobState, ModerationError, Provider, ProviderError
+from providers.base import (
+    JobRequest,
+    JobsTaken,
+    JobState,
+    ModerationError,
+    Provider,
+    ProviderError,
+)
 from providers.registry import get_provider
 
 log = logging.getLogger(__name__)
@@ -94,7 +101,7 @@ def _local_reference(generation: Generation) -> Iterator[Path | None]:
         yield path
 
 
-def _jobs_taken(provider_slug: str) -> Any:
+def _jobs_taken(provider_slug: str) -> JobsTaken:
     """The callback a provider uses to skip jobs other generations own (see find_job)."""
 
     def taken(job_ids: Sequence[str]) -> set[str]:
