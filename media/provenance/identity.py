@@ -38,6 +38,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from PIL import Image
 
 from media.provenance.records import Claim, ProvenanceError, SigningIdentity, prompt_hash
 from media.provenance.signing import _SIGN_SETTINGS, _manifest, _signer
@@ -328,8 +329,6 @@ def _check_leaf(leaf: x509.Certificate, certs: list[x509.Certificate], name: str
 
 # The smallest JPEG Pillow writes for 8x8 grey: enough for c2pa to sign and verify.
 def _probe_image() -> bytes:
-    from PIL import Image
-
     out = io.BytesIO()
     Image.new("L", (8, 8), 128).save(out, "JPEG")
     return out.getvalue()
