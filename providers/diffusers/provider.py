@@ -185,7 +185,7 @@ class DiffusersProvider(Provider):
             return JobStatus(JobState.QUEUED, progress=0, retry_after=2.0)
         if state in ("STARTED", "PROGRESS", "RETRY"):
             fraction = info.get("progress", 0.0) if isinstance(info, dict) else 0.0
-            return JobStatus(JobState.RUNNING, progress=int(100 * fraction), retry_after=1.0)
+            return JobStatus(JobState.RUNNING, progress=round(100 * fraction), retry_after=1.0)
         if state == "SUCCESS":
             return JobStatus(JobState.COMPLETED, progress=100)
         if state == "REVOKED":

@@ -165,21 +165,36 @@ def test_a_permanent_submit_error_ends_the_job_with_its_message(user, provider, 
 
 
 @pytest.mark.parametrize(
-    ("status", "state"),
+    ("status", "state", "code", "message"),
     [
-        (JobStatus(JobState.FAILED, error_message="GPU fell over"), State.FAILED),
-        (JobStatus(JobState.REJECTED, error_code="moderation_blocked"), State.REJECTED),
-        (JobStatus(JobState.CANCELED), State.CANCELED),
+        (
+            JobStatus(JobState.FAILED, error_message="GPU fell over"),
+            State.FAILED,
+            "failed",
+            "GPU fell over",
+        ),
+        (
+            JobStatus(JobState.REJECTED, error_code="moderation_blocked"),
+            State.REJECTED,
+            "moderation_blocked",
+            "The provider's content policy refused this prompt.",
+        ),
+        (JobStatus(JobState.CANCELED), State.CANCELED, "canceled", ""),
     ],
+    ids=["failed", "rejected", "canceled"],
 )
-def test_a_provider_ending_maps_to_ours(user, provider, status, state):
+def test_a_provider_ending_maps_to_ours(user, provider, status, state, code, message):
     generation = _queued(user)
     services.generation_submit(generation.pk)
     provider.statuses = [status]
     assert services.generation_poll(generation.pk) is None
     generation.refresh_from_db()
-    assert generation.state == state
-    assert generation.error_message or state == State.CANCELED
+    assert (generation.state, generation.error_code) == (state, code)
+    # A cancel is no error to show; its reason is in the event log.
+    assert generation.error_message == message
+    assert generation.events.get(to_state=state).message == (
+        message or "The provider canceled the job."
+    )
 
 
 def test_polling_shows_progress_and_honours_the_providers_hint(user, provider):

@@ -13,7 +13,8 @@ from generations.services import IllegalTransition, generation_transition
 from generations.states import FINAL_STATES, TRANSITIONS, State
 from tests.factories import make_generation
 
-LEGAL = [(a, b) for a, targets in TRANSITIONS.items() for b in targets]
+# Sorted: TRANSITIONS holds sets, and every xdist worker must collect the same order.
+LEGAL = [(a, b) for a, targets in TRANSITIONS.items() for b in sorted(targets)]
 ILLEGAL = [(a, b) for a, b in product(State.values, State.values) if b not in TRANSITIONS[a]]
 
 

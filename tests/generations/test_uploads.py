@@ -3,6 +3,7 @@ clear error and leaves no row and no file behind."""
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import tempfile
@@ -35,6 +36,7 @@ def png_bytes(size: tuple[int, int] = (64, 48)) -> bytes:
     return buf.getvalue()
 
 
+@functools.cache  # encoded once per session: every test gets the same immutable bytes
 def mp4_bytes(frames: int = 12, size: tuple[int, int] = (64, 48), faststart: bool = True) -> bytes:
     options = {"movflags": "+faststart"} if faststart else {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -172,9 +174,17 @@ def test_an_over_limit_file_is_refused(owner_client, settings):
 def test_deleting_an_asset_removes_its_files(owner_client, user):
     asset = upload_asset(user)
     paths = [Path(asset.file.path), Path(asset.thumbnail.path)]
-    owner_client.post(reverse("asset_delete", args=[asset.pk]), headers={"HX-Request": "true"})
+    assert all(p.is_file() for p in paths)
+    assert sorted(_media_files()) == sorted(paths)
+
+    response = owner_client.post(
+        reverse("asset_delete", args=[asset.pk]), headers={"HX-Request": "true"}
+    )
+
+    assert response.status_code == 200
     assert not Asset.objects.exists()
     assert not any(p.exists() for p in paths)
+    assert _media_files() == []
 
 
 def test_another_users_asset_is_404(client, other_user, user):

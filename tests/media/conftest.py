@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -50,12 +51,24 @@ def write_video(
     return path
 
 
+@pytest.fixture(scope="session")
+def _clips(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
+    """Clips already encoded this session, by their write_video options."""
+    return tmp_path_factory.mktemp("clips"), {}
+
+
 @pytest.fixture
-def make_video(tmp_path: Path) -> Callable[..., Path]:
-    """make_video(name, **write_video options) -> path of a real clip in tmp_path."""
+def make_video(tmp_path: Path, _clips: tuple[Path, dict[str, Path]]) -> Callable[..., Path]:
+    """make_video(name, **write_video options) -> path of a real clip in tmp_path.
+
+    Each set of options is encoded once per session; every test gets its own copy."""
+    folder, made = _clips
 
     def make(name: str = "clip.mp4", **options: object) -> Path:
-        return write_video(tmp_path / name, **options)
+        key = repr(sorted(options.items()))
+        if key not in made:
+            made[key] = write_video(folder / f"clip-{len(made)}", **options)
+        return Path(shutil.copyfile(made[key], tmp_path / name))
 
     return make
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import struct
 import zlib
@@ -251,16 +250,37 @@ def test_an_mp4_with_sound_but_no_picture_is_refused(tmp_path):
 
 
 def test_corrupted_videos_only_ever_raise_media_error(make_video, tmp_path):
+    """Random bytes over any part of an MP4 after its first box header: the probe either
+    refuses the file with one of its plain messages or describes a video within the limits.
+    No decoder exception ever escapes."""
+    plain = {
+        DAMAGED,
+        "This file has no video track.",
+        "This file is not a supported image or video (JPEG, PNG, WebP, MP4, MOV, WebM).",
+        "Videos larger than 40 megapixels are refused.",
+        "This video is longer than 20 seconds.",
+    }
     whole = bytearray(make_video(faststart=True).read_bytes())
     rng = np.random.default_rng(7)
+    refusals: list[str] = []
     for n in range(12):
         damaged = bytearray(whole)
         start = int(rng.integers(8, len(whole) - 64))
         damaged[start : start + 48] = rng.integers(0, 255, 48, np.uint8).tobytes()
         path = tmp_path / f"damaged-{n}.mp4"
         path.write_bytes(damaged)
-        with contextlib.suppress(MediaError):
-            probe_upload(path, **LIMITS)
+        try:
+            info = probe_upload(path, **LIMITS)
+        except MediaError as refused:
+            refusals.append(str(refused))
+            continue
+        assert (info.kind, info.mime) == ("video", "video/mp4")
+        assert 0 < info.width * info.height <= LIMITS["max_pixels"]
+        assert info.duration is not None and 0 < info.duration <= LIMITS["max_video_seconds"]
+        assert info.sha256 == hashlib.sha256(damaged).hexdigest()
+
+    assert set(refusals) <= plain, refusals
+    assert DAMAGED in refusals  # the damage was really seen, not all of it landed in pixels
 
 
 def test_a_rendered_clip_is_described_for_storage(make_video):

@@ -21,9 +21,10 @@ from generations.models import Generation
 from generations.spec import GenerationSpec
 from generations.states import State
 from providers.base import JobState
-from providers.diffusers.provider import DiffusersProvider
+from providers.diffusers.provider import WORKER_KEYS, DiffusersProvider
 from providers.registry import get_provider
 from tests.conftest import ROOT, wait_for
+from tests.factories import make_generation
 
 WORKER_DIR = ROOT / "workers" / "diffusion"
 PYTHON = WORKER_DIR / ".venv" / "bin" / "python"
@@ -78,10 +79,12 @@ def gpu_worker(tiny_ltx: Path, var_dir: Path):
         proc.kill()
 
 
-def test_without_an_announced_worker_the_provider_is_hidden(settings):
+def test_without_an_announced_worker_the_provider_is_hidden():
     _needs_gpu_worker_env()
-    settings.STUDIO_DIFFUSION_REDIS_URL = "redis://127.0.0.1:6379/8"
-    redis.Redis.from_url(settings.STUDIO_DIFFUSION_REDIS_URL).flushdb()
+    # This xdist worker's own broker DB (tests/conftest.py), where its GPU workers announce.
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    for key in client.scan_iter(WORKER_KEYS):
+        client.delete(key)
 
     provider = DiffusersProvider()
 
@@ -152,13 +155,46 @@ def test_a_model_the_workers_lack_is_refused_with_a_plain_message(user):
     assert not Generation.objects.exists()
 
 
+class _Result:
+    """A stand-in for a GPU job's AsyncResult: its state and its meta."""
+
+    def __init__(self, state: str, info: object) -> None:
+        self.state, self.info = state, info
+
+
 def test_progress_meta_maps_to_percent(monkeypatch):
     provider = DiffusersProvider()
+    meta = {"stage": "denoising", "progress": 0.45, "step": 4, "steps": 8}
+    monkeypatch.setattr(provider, "_result", lambda job_id: _Result("PROGRESS", meta))
 
-    class Result:
-        state = "PROGRESS"
-        info = {"stage": "denoising", "progress": 0.45, "step": 4, "steps": 8}
-
-    monkeypatch.setattr(provider, "_result", lambda job_id: Result())
     status = provider.poll("diffusion-x")
+
     assert (status.state, status.progress) == (JobState.RUNNING, 45)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("state", "info", "shown"),
+    [
+        ("PROGRESS", {"stage": "denoising", "progress": 0.45, "step": 4, "steps": 8}, 41),
+        # 0.29 is 28.999... in floating point: the share is rounded, not cut to 28 %.
+        ("PROGRESS", {"stage": "denoising", "progress": 0.29, "step": 2, "steps": 7}, 28),
+        ("PROGRESS", {"stage": "encoding", "progress": 1.0}, 85),
+        ("STARTED", None, 5),
+    ],
+    ids=["denoising", "denoising-rounded", "encoding", "started"],
+)
+def test_the_generation_shows_the_workers_progress_within_the_running_span(
+    monkeypatch, user, state, info, shown
+):
+    provider = get_provider("diffusers")
+    monkeypatch.setattr(provider, "_result", lambda job_id: _Result(state, info))
+    generation = make_generation(
+        user, state=State.RUNNING, provider="diffusers", provider_job_id="diffusion-x", progress=5
+    )
+
+    services.generation_poll(generation.pk)
+
+    generation.refresh_from_db()
+    # Running spans 5..85 % of the bar: 45 % of the denoising shows as 5 + 80 * 45 // 100.
+    assert (generation.state, generation.progress) == (State.RUNNING, shown)
