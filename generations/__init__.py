@@ -1,1 +1,2 @@
-"""The generations app: prompts, assets, jobs, videos and the providers that make them."""
+"""The generations app: uploads (assets), jobs (generations and their event log), result
+videos, the one way to ask for a video (``spec``), and the pipeline that runs a job."""
