@@ -118,3 +118,18 @@ def test_the_event_log_is_read_only(staff_client, user):
     event.refresh_from_db()
     assert event.message == "x"
     assert staff_client.get(reverse("admin:generations_generationevent_add")).status_code == 403
+
+
+def test_retry_of_a_job_the_plan_no_longer_allows_says_why_and_makes_nothing(staff_client, user):
+    too_big = make_generation(user, state=State.FAILED, resolution="1080p")  # Plus: up to 720p
+
+    response = staff_client.post(
+        reverse("admin:generations_generation_changelist"),
+        {"action": "retry", "_selected_action": [too_big.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("Not retried" in m and "up to 720p" in m for m in shown), shown
+    assert Generation.objects.filter(owner=user).count() == 1
