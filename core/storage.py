@@ -38,8 +38,7 @@ def save(field_file: FieldFile, path: Path, name: str) -> None:
 
 def delete(field_file: FieldFile) -> None:
     """Remove a stored file if the field names one; a file already gone is no error."""
-    if field_file.name:
-        field_file.storage.delete(field_file.name)
+    delete_name(field_file, field_file.name or "")
 
 
 def delete_name(field_file: FieldFile, name: str) -> None:
