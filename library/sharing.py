@@ -46,7 +46,7 @@ def shared(request: AuthedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def share_new(request: AuthedRequest, video_id: str) -> HttpResponse:
     video = generation_selectors.video_get_for_user(request.user, video_id)
-    form = ShareForm(request.POST or None)
+    form = ShareForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         days = form.cleaned_data["expires_in_days"]
         try:

@@ -80,7 +80,8 @@ def test_folders_are_made_renamed_and_deleted_without_deleting_their_videos(owne
     response = owner_client.post(reverse("folder_create"), {"name": "Trip to Lisbon"}, follow=True)
     assert "already have a folder named" in response.content.decode()
     owner_client.post(
-        reverse("library_bulk"), {"ids": [str(a.pk), str(b.pk)], "action": "move", "folder": folder.pk}
+        reverse("library_bulk"),
+        {"ids": [str(a.pk), str(b.pk)], "action": "move", "folder": folder.pk},
     )
     html = _grid(owner_client, folder=str(folder.pk))
     assert "first of two" in html and "second of two" in html
@@ -145,7 +146,9 @@ def test_bulk_star_move_and_delete_say_how_many(owner_client, user, other_user):
     assert "2 starred." in response.content.decode()
     assert not Entry.objects.filter(generation=theirs).exists()
     response = owner_client.post(
-        reverse("library_bulk"), {"ids": [str(c.pk), str(theirs.pk)], "action": "delete"}, follow=True
+        reverse("library_bulk"),
+        {"ids": [str(c.pk), str(theirs.pk)], "action": "delete"},
+        follow=True,
     )
     assert "1 deleted." in response.content.decode()
     assert Generation.objects.filter(pk=theirs.pk).exists()
@@ -227,10 +230,16 @@ def test_every_object_route_is_a_404_for_another_creator(client, user, other_use
 def test_every_library_page_sends_a_stranger_to_log_in(client, user, other_user):
     gets, posts, _, _ = _object_routes(user, other_user)
     pages = [reverse(n) for n in ("gallery", "library_uploads", "shared")]
-    actions = [reverse(n) for n in ("library_bulk", "library_import", "folder_create", "default_folder")]
+    actions = [
+        reverse(n) for n in ("library_bulk", "library_import", "folder_create", "default_folder")
+    ]
     for url in [*gets, *pages]:
         response = client.get(url)
-        assert response.status_code == 302 and response["Location"].startswith(reverse("login")), url
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login")), (
+            url
+        )
     for url in [*posts, *actions]:
         response = client.post(url)
-        assert response.status_code == 302 and response["Location"].startswith(reverse("login")), url
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login")), (
+            url
+        )

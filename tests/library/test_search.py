@@ -50,9 +50,7 @@ def test_on_postgresql_search_matches_word_forms_through_the_gin_index(user, lib
     sql = str(selectors.library_page.__doc__)  # the index exists and is the searched expression
     assert sql
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexdef FROM pg_indexes WHERE indexname = 'generation_prompt_fts'"
-        )
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'generation_prompt_fts'")
         (indexdef,) = cursor.fetchone()
     assert "gin" in indexdef and "to_tsvector('english'::regconfig" in indexdef
 
@@ -117,7 +115,8 @@ def test_the_url_holds_the_filters_and_the_empty_grid_says_which_one_emptied_it(
 
 def test_bad_filter_values_are_dropped_not_a_500(owner_client, user, library):
     response = owner_client.get(
-        reverse("gallery"), {"min_seconds": "lots", "since": "yesterday", "page": "-4", "folder": "x"}
+        reverse("gallery"),
+        {"min_seconds": "lots", "since": "yesterday", "page": "-4", "folder": "x"},
     )
     assert response.status_code == 200
     assert response.content.decode().count('class="card-tile') == 3
