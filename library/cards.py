@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.urls import reverse
 
 from generations.models import Asset, Generation, Video
 from media.frames import ASPECT_RATIOS
@@ -21,6 +22,16 @@ class Take:
     @property
     def ratio(self) -> float:
         return self.width / self.height if self.height else 16 / 9
+
+    # Reversed here, not by {% url %} per take: the grid renders many of them.
+    @property
+    def urls(self) -> dict[str, str]:
+        pk = str(self.video.pk)
+        return {
+            "detail": reverse("video_detail", args=[pk]),
+            "poster": reverse("video_poster", args=[pk]),
+            "file": reverse("video_file", args=[pk]),
+        }
 
 
 @dataclass(frozen=True)

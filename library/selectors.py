@@ -17,7 +17,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OrderBy, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -178,7 +179,18 @@ def library_page(user: User, values: dict[str, Any]) -> Page:
         .select_related("library_entry", "library_entry__folder")
         .prefetch_related(Prefetch("videos", queryset=Video.objects.order_by("index")))
     )
-    order = GENERATION_ORDER.get(values.get("sort", "newest"), GENERATION_ORDER["newest"])
+    order: list[Any] = GENERATION_ORDER.get(
+        values.get("sort", "newest"), GENERATION_ORDER["newest"]
+    )
+    if "q" in values and connection.vendor == "postgresql":
+        # Sorting on an expression no index provides steers PostgreSQL to find the matches
+        # through the GIN index and sort only those, instead of walking the newest-first
+        # index and computing to_tsvector for every row it passes (which grows with the
+        # library, and for a rare word reads all of it).
+        order = [
+            OrderBy(Coalesce(F(name.lstrip("-")), F(name.lstrip("-"))), descending=name[0] == "-")
+            for name in order
+        ]
     return _page(qs, GENERATION_FILTERS, values, order)
 
 
