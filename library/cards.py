@@ -23,6 +23,12 @@ class Take:
     def ratio(self) -> float:
         return self.width / self.height if self.height else 16 / 9
 
+    @property
+    def share(self) -> int:
+        """The take's flex-grow beside its siblings: its width:height, scaled so the shares
+        always fill the card (a flex-grow sum under 1 would leave a gap)."""
+        return round(self.ratio * 1000)
+
     # Reversed here, not by {% url %} per take: the grid renders many of them.
     @property
     def urls(self) -> dict[str, str]:
