@@ -8,6 +8,7 @@ migration library 0002) when the database is PostgreSQL, else every word ``icont
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time
@@ -213,14 +214,6 @@ def folder_get_for_user(user: User, folder_id: object) -> Folder:
     return get_object_or_404(Folder, pk=folder_id, owner=user)
 
 
-def default_folder_id(user: User) -> int | None:
-    return (
-        Folder.objects.filter(owner=user, preferences__isnull=False)
-        .values_list("pk", flat=True)
-        .first()
-    )
-
-
 def share_list_for_user(user: User) -> QuerySet[ShareLink]:
     return ShareLink.objects.filter(owner=user).select_related("video", "video__generation")
 
@@ -239,8 +232,6 @@ def assets_for_user(user: User, ids: list[str]) -> list[Asset]:
 
 
 def _uuids(ids: list[str]) -> list[str]:
-    import uuid
-
     good = []
     for raw in ids:
         try:
