@@ -171,6 +171,13 @@ def default_folder(request: AuthedRequest) -> HttpResponse:
     raw = request.POST.get("folder", "")
     folder = selectors.folder_get_for_user(request.user, raw) if raw else None
     services.default_folder_set(owner=request.user, folder=folder)
+    if request.htmx:
+        context = {
+            "folders": selectors.folder_list_for_user(request.user),
+            "default_folder_id": folder.pk if folder else None,
+            "saved": True,
+        }
+        return render(request, "library/default_folder_picker.html", context)
     messages.success(
         request,
         f"New results go to {folder.name!r}." if folder else "New results go to no folder.",

@@ -8,8 +8,8 @@ from typing import Any
 from django import template
 
 from generations.models import Generation
-from library.models import Entry
-from library.selectors import lineage_for
+from library.models import Entry, Preferences
+from library.selectors import folder_list_for_user, lineage_for
 
 register = template.Library()
 
@@ -22,6 +22,20 @@ def favourite_star(context: dict[str, Any], generation: Generation) -> dict[str,
         "generation": generation,
         "favourite": starred,
         "csrf_token": context.get("csrf_token"),
+    }
+
+
+@register.inclusion_tag("library/default_folder_picker.html", takes_context=True)
+def default_folder_picker(context: dict[str, Any]) -> dict[str, Any]:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    return {
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+        "folders": folder_list_for_user(user) if user is not None else [],
+        "default_folder_id": Preferences.objects.filter(owner=user)
+        .values_list("default_folder_id", flat=True)
+        .first(),
     }
 
 

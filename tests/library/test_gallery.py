@@ -243,3 +243,27 @@ def test_every_library_page_sends_a_stranger_to_log_in(client, user, other_user)
         assert response.status_code == 302 and response["Location"].startswith(reverse("login")), (
             url
         )
+
+
+def test_the_composer_picks_the_default_folder_for_new_results(owner_client, user):
+    folder = services.folder_create(owner=user, name="From the composer")
+    page = owner_client.get(reverse("dashboard")).content.decode()
+    assert 'id="composer-default-folder"' in page and "From the composer" in page
+    response = owner_client.post(
+        reverse("default_folder"), {"folder": folder.pk}, headers={"HX-Request": "true"}
+    )
+    assert f'<option value="{folder.pk}" selected>' in response.content.decode()
+    response = owner_client.post(
+        reverse("generate"),
+        {
+            "prompt": "lands in the folder",
+            "resolution": "480p",
+            "aspect_ratio": "16:9",
+            "seconds": 1,
+            "variations": 1,
+            "provider": "offline",
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert Entry.objects.get(generation__prompt="lands in the folder").folder == folder
