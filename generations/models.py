@@ -208,3 +208,38 @@ class Video(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("video_detail", args=[self.id])
+
+
+class Lineage(models.Model):
+    """One parent of a generation: the video (and its generation) it was made from, with
+    the parent's role. Edit-prompt, remix and extend have one parent ("source"); blend
+    ("first", "second") and stitch ("scene" with a position) have two or more."""
+
+    class Role(models.TextChoices):
+        SOURCE = "source", "Source"
+        FIRST = "first", "First"
+        SECOND = "second", "Second"
+        SCENE = "scene", "Scene"
+
+    child = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="lineage")
+    parent_generation = models.ForeignKey(
+        Generation, null=True, blank=True, on_delete=models.SET_NULL, related_name="used_in"
+    )
+    parent_video = models.ForeignKey(
+        Video, null=True, blank=True, on_delete=models.SET_NULL, related_name="used_in"
+    )
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.SOURCE)
+    # Where a scene goes in a stitch (0, 1, ...); 0 for the other roles.
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["child", "role", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child", "role", "position"], name="one_parent_per_role_and_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} {self.position} of {self.child_id}"

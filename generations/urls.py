@@ -1,4 +1,5 @@
-"""URLs of the generations app: the dashboard, jobs, the gallery, videos and uploads."""
+"""URLs of the generations app: the dashboard, jobs, videos and uploads (the gallery
+is the library's)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ urlpatterns = [
         views.generation_cancel,
         name="generation_cancel",
     ),
-    path("gallery/", views.gallery, name="gallery"),
     path("videos/<uuid:video_id>/", views.video_detail, name="video_detail"),
     path("videos/<uuid:video_id>/delete/", views.video_delete, name="video_delete"),
     path("videos/<uuid:video_id>/derive/", views.video_derive, name="video_derive"),

@@ -1,4 +1,5 @@
-"""Views: the Create-video dashboard, job cards, gallery, detail pages and uploads.
+"""Views: the Create-video dashboard, job cards, detail pages and uploads (the gallery is
+the library's).
 
 Function views of a few lines; logic lives in services and selectors. A view renders its
 page, or for htmx requests the partial the page defines inline.
@@ -13,7 +14,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -181,23 +181,6 @@ def video_derive(request: AuthedRequest, video_id: str) -> HttpResponse:
     if request.htmx:
         return HttpResponseClientRedirect(generation.get_absolute_url())
     return redirect(generation.get_absolute_url())
-
-
-@login_required
-@require_GET
-def gallery(request: AuthedRequest) -> HttpResponse:
-    videos = selectors.video_list_for_user(request.user)
-    watermark = request.GET.get("watermark", "")
-    if watermark in Video.Watermark.values:
-        videos = videos.filter(watermark=watermark)
-    else:
-        watermark = ""
-    page = Paginator(videos, settings.STUDIO_GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
-    template = "generations/gallery.html"
-    if request.htmx:
-        template += "#gallery-grid"
-    context = {"page": page, "watermark": watermark, "watermarks": Video.Watermark.choices}
-    return render(request, template, context)
 
 
 @login_required

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "accounts",
     "generations",
     "delivery",
+    "library",
     "providers.offline",
     "providers.openai_compat",
 ]
@@ -198,3 +199,10 @@ STUDIO_OPENAI_ENDPOINTS = env_str("STUDIO_OPENAI_ENDPOINTS")
 STUDIO_OPENAI_TIMEOUT_SECONDS = env_float("STUDIO_OPENAI_TIMEOUT_SECONDS", 60.0)
 # How long after completion a server's video stays downloadable when it names no expiry.
 STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS = env_float("STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS", 3600.0)
+
+# --- Library ---------------------------------------------------------------------------------
+# An imported archive may unpack to at most this much (a zip bomb is refused before anything
+# is stored); each file in it is held to the upload limits above.
+STUDIO_ARCHIVE_MAX_BYTES = env_int("STUDIO_ARCHIVE_MAX_MB", 2048) * 1024 * 1024
+# Requests per minute one client address may make to the public share pages (0: no limit).
+STUDIO_SHARE_RATE_LIMIT = env_int("STUDIO_SHARE_RATE_LIMIT", 120)

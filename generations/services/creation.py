@@ -13,6 +13,7 @@ from accounts.plans import account_get_for_user, account_lock
 from generations.models import Generation
 from generations.selectors import generation_count_priority
 from generations.services.admission import generation_admit_locked
+from generations.services.lineage import lineage_record
 from generations.services.pipeline import generation_cancel_at_provider
 from generations.services.transitions import generation_end, generation_transition
 from generations.spec import GenerationSpec, spec_validate
@@ -39,6 +40,7 @@ def generation_create(*, owner: User, spec: GenerationSpec) -> Generation:
         if spec.seed is None:
             fields["seed"] = random.randrange(2**31)
         generation = Generation.objects.create(owner=owner, **fields)
+        lineage_record(generation)
         generation_transition(
             generation.pk,
             from_state=State.DRAFT,

@@ -15,7 +15,13 @@ from accounts.models import Account, Plan
 from generations.models import Generation, GenerationEvent, Video
 from providers.openai_compat.models import VideoEndpoint
 
-BEFORE_THE_MOVE = [("generations", "0003_seed_plans"), ("accounts", None), ("openai_compat", None)]
+# Apps whose migrations depend on a later generations migration are unapplied too.
+BEFORE_THE_MOVE = [
+    ("generations", "0003_seed_plans"),
+    ("accounts", None),
+    ("openai_compat", None),
+    ("library", None),
+]
 
 
 def _migrate(targets: list[tuple[str, str | None]]) -> Any:

@@ -1,0 +1,1 @@
+"""The creator's library: folders, favourites, search, share links and imported archives."""
