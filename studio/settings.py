@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
 
 from studio.env import env_bool, env_float, env_int, env_list, env_str
 
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "studio.health.HealthMiddleware",  # /healthz and /readyz, before host checks and redirects
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -106,10 +108,39 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Media is never a public folder: every file goes through an access-checked view.
 MEDIA_URL = "/files/"
-STORAGES = {
+STORAGES: dict[str, dict[str, object]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Object storage (S3, MinIO, R2...): STUDIO_STORAGE=s3. Credentials are boto3's own
+# (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or an instance role). Files are never public:
+# the access-checked views answer with a short-lived presigned redirect, or stream.
+STUDIO_STORAGE = env_str("STUDIO_STORAGE", "local")
+STUDIO_S3_SERVE = env_str("STUDIO_S3_SERVE", "redirect")  # redirect | stream
+if STUDIO_STORAGE not in {"local", "s3"}:
+    raise ImproperlyConfigured(f"STUDIO_STORAGE is {STUDIO_STORAGE!r}: use local or s3.")
+if STUDIO_S3_SERVE not in {"redirect", "stream"}:
+    raise ImproperlyConfigured(f"STUDIO_S3_SERVE is {STUDIO_S3_SERVE!r}: use redirect or stream.")
+if STUDIO_STORAGE == "s3":
+    if not env_str("STUDIO_S3_BUCKET"):
+        raise ImproperlyConfigured("STUDIO_STORAGE=s3 needs STUDIO_S3_BUCKET.")
+    STORAGES["default"] = {
+        "BACKEND": "core.objectstore.StudioS3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("STUDIO_S3_BUCKET"),
+            "endpoint_url": env_str("STUDIO_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("STUDIO_S3_REGION") or None,
+            "location": env_str("STUDIO_S3_PREFIX").strip("/"),
+            # Where browsers reach the bucket, when it differs from where Studio does
+            # (compose: Studio talks to http://minio:9000, browsers to the host's port).
+            "public_endpoint_url": env_str("STUDIO_S3_PUBLIC_ENDPOINT_URL") or None,
+            "querystring_expire": env_int("STUDIO_S3_URL_SECONDS", 300),
+            "file_overwrite": False,
+            "default_acl": None,
+            "signature_version": "s3v4",
+            "addressing_style": env_str("STUDIO_S3_ADDRESSING_STYLE") or None,
+        },
+    }
 
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
