@@ -1,6 +1,7 @@
-"""/healthz (the process answers) and /readyz (database, broker, storage reachable and
-migrations applied), answered before any other middleware: no login, no host check, no
-HTTPS redirect, so that compose and load balancers can ask over plain loopback."""
+"""/healthz (the process answers), /readyz (database, broker, storage reachable and
+migrations applied) and /metrics (Prometheus, behind a token), answered before any other
+middleware: no login, no host check, no HTTPS redirect, so that compose, load balancers and
+Prometheus can ask over plain loopback."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
+METRICS_PATH = "/metrics"
 # Each check must answer quickly: a dependency that hangs counts as down.
 CHECK_TIMEOUT_SECONDS = 1.0
 
@@ -41,6 +43,10 @@ class HealthMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.path == HEALTH_PATH:
             return _answer({"status": "ok"}, 200)
+        if request.path == METRICS_PATH:
+            from studio.metrics import metrics_response  # needs the apps: imported late
+
+            return metrics_response(request)
         if request.path == READY_PATH:
             checks = readiness()
             ready = all(state == "ok" for state in checks.values())

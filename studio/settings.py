@@ -14,6 +14,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from studio.env import env_bool, env_float, env_int, env_list, env_str
+from studio.logs import logging_config
 
 # Lets admin and form classes be written with their type arguments (ModelAdmin[Plan]).
 django_stubs_ext.monkeypatch()
@@ -49,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "studio.logs.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -145,13 +147,10 @@ if STUDIO_STORAGE == "s3":
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# json: one object per line, with the job's ids (production); plain: readable text
+# (./dev run, where DEBUG=1). studio/logs.py.
+LOG_FORMAT = env_str("LOG_FORMAT") or ("plain" if DEBUG else "json")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO"))
 
 # --- Celery -------------------------------------------------------------------------------
 # An empty CELERY_BROKER_URL means the embedded default: a broker in files under VAR_DIR,
@@ -216,6 +215,8 @@ STUDIO_JOB_STALL_SECONDS = env_float("STUDIO_JOB_STALL_SECONDS", 120.0)
 # Poll intervals: start short, back off to the ceiling.
 STUDIO_POLL_MIN_SECONDS = env_float("STUDIO_POLL_MIN_SECONDS", 1.0)
 STUDIO_POLL_MAX_SECONDS = env_float("STUDIO_POLL_MAX_SECONDS", 30.0)
+# Bearer token Prometheus sends to /metrics; empty turns the endpoint off (404).
+STUDIO_METRICS_TOKEN = env_str("STUDIO_METRICS_TOKEN")
 STUDIO_GALLERY_PAGE_SIZE = env_int("STUDIO_GALLERY_PAGE_SIZE", 24)
 # Content Credentials: the signing chain is generated on first use in this folder (outside
 # the repo and the media folder), unless the operator names a certificate chain and key.
