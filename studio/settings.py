@@ -230,3 +230,16 @@ STUDIO_OPENAI_ENDPOINTS = env_str("STUDIO_OPENAI_ENDPOINTS")
 STUDIO_OPENAI_TIMEOUT_SECONDS = env_float("STUDIO_OPENAI_TIMEOUT_SECONDS", 60.0)
 # How long after completion a server's video stays downloadable when it names no expiry.
 STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS = env_float("STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS", 3600.0)
+
+# --- Errors ---------------------------------------------------------------------------------
+# Optional Sentry: errors from web and workers. No prompt text is sent unless allowed.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    from studio.errors import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+        send_prompts=env_bool("STUDIO_SENTRY_SEND_PROMPTS", False),
+        traces_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
+    )
