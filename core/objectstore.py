@@ -44,6 +44,19 @@ class StudioS3Storage(S3Storage):  # type: ignore[misc]  # django-storages ships
         )
         return str(url)
 
+    def presigned_put(self, name: str, *, content_type: str, seconds: int) -> str:
+        """A link a process without credentials (a GPU worker on another machine) can PUT
+        one object to, with exactly this content type, for ``seconds``."""
+        params = {
+            "Bucket": self.bucket_name,
+            "Key": self._normalize_name(clean_name(name)),
+            "ContentType": content_type,
+        }
+        url = self.connection.meta.client.generate_presigned_url(
+            "put_object", Params=params, ExpiresIn=seconds
+        )
+        return str(url)
+
     def read_range(self, name: str, start: int, end: int) -> Iterator[bytes]:
         """Bytes ``start``..``end`` (inclusive) of an object, fetched as one ranged GET and
         handed on in chunks (the whole object is never held)."""
