@@ -1,10 +1,13 @@
-"""Serving stored media through access-checked views, with HTTP Range so players can seek."""
+"""Serving stored media through access-checked views, with HTTP Range so players can seek:
+streamed from a local folder or from object storage, or handed to the bucket as a
+short-lived presigned redirect (STUDIO_S3_SERVE=redirect)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.db.models.fields.files import FieldFile
 from django.http import (
     FileResponse,
@@ -12,8 +15,11 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
+    HttpResponseRedirect,
     StreamingHttpResponse,
 )
+
+from core.objectstore import StudioS3Storage
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 256 * 1024
@@ -29,11 +35,32 @@ def serve_file(
     """Stream a stored file; answers a single ``Range: bytes=a-b`` with 206."""
     if not field_file:
         raise Http404("No such file.")
+    storage = field_file.storage
+    bucket = storage if isinstance(storage, StudioS3Storage) else None
+    if bucket is not None and settings.STUDIO_S3_SERVE == "redirect":
+        # The view has checked who may have which file; the bucket serves the bytes (and
+        # the Range requests) for the next few minutes, to this link only.
+        link = bucket.presigned_url(
+            field_file.name or "", content_type=content_type, download_name=download_name
+        )
+        redirect = HttpResponseRedirect(link)
+        redirect["Cache-Control"] = "private, no-store"
+        return redirect
     try:
         size = field_file.size
     except FileNotFoundError:
         raise Http404("No such file.") from None
     match = _RANGE.match(request.headers.get("Range", "").strip())
+    if (not match or (not match[1] and not match[2])) and bucket is not None:
+        streamed = StreamingHttpResponse(
+            bucket.read_range(field_file.name or "", 0, size - 1), content_type=content_type
+        )
+        streamed["Content-Length"] = str(size)
+        if download_name:
+            streamed["Content-Disposition"] = f'attachment; filename="{download_name}"'
+        streamed["Accept-Ranges"] = "bytes"
+        streamed["Cache-Control"] = "private, max-age=3600"
+        return streamed
     if not match or (not match[1] and not match[2]):
         whole = FileResponse(
             field_file.open("rb"),
@@ -53,23 +80,28 @@ def serve_file(
         refused = HttpResponse(status=416)
         refused["Content-Range"] = f"bytes */{size}"
         return refused
-    handle = field_file.open("rb")
-    handle.seek(start)
-
-    def chunks(remaining: int = end - start + 1) -> Iterator[bytes]:
-        try:
-            while remaining > 0:
-                block = handle.read(min(_CHUNK, remaining))
-                if not block:
-                    break
-                remaining -= len(block)
-                yield block
-        finally:
-            handle.close()
-
-    response = StreamingHttpResponse(chunks(), status=206, content_type=content_type)
+    if bucket is not None:
+        body = bucket.read_range(field_file.name or "", start, end)
+    else:
+        body = _local_range(field_file, start, end)
+    response = StreamingHttpResponse(body, status=206, content_type=content_type)
     response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Content-Length"] = str(end - start + 1)
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def _local_range(field_file: FieldFile, start: int, end: int) -> Iterator[bytes]:
+    handle = field_file.open("rb")
+    handle.seek(start)
+    remaining = end - start + 1
+    try:
+        while remaining > 0:
+            block = handle.read(min(_CHUNK, remaining))
+            if not block:
+                break
+            remaining -= len(block)
+            yield block
+    finally:
+        handle.close()

@@ -12,6 +12,8 @@ from pathlib import Path
 from django.core.files import File
 from django.db.models.fields.files import FieldFile
 
+from core import metrics
+
 
 @contextmanager
 def local_copy(field_file: FieldFile) -> Iterator[Path]:
@@ -32,8 +34,12 @@ def local_copy(field_file: FieldFile) -> Iterator[Path]:
 def save(field_file: FieldFile, path: Path, name: str) -> None:
     """Store the local file ``path`` under ``name`` in the field's folder (the model is not
     saved: the caller saves it with its other changes)."""
-    with path.open("rb") as f:
-        field_file.save(name, File(f), save=False)
+    try:
+        with path.open("rb") as f:
+            field_file.save(name, File(f), save=False)
+    except Exception:
+        metrics.count("storage_errors", operation="save")
+        raise
 
 
 def delete(field_file: FieldFile) -> None:
@@ -44,7 +50,11 @@ def delete(field_file: FieldFile) -> None:
 def delete_name(field_file: FieldFile, name: str) -> None:
     """Remove the stored file ``name`` from the field's storage (an earlier version)."""
     if name:
-        field_file.storage.delete(name)
+        try:
+            field_file.storage.delete(name)
+        except Exception:
+            metrics.count("storage_errors", operation="delete")
+            raise
 
 
 def location(field_file: FieldFile) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
+from core import metrics
 from delivery.finishing import signing_identity, video_finish
 from generations.models import Generation, Video
 from generations.services.transitions import generation_end, generation_transition
@@ -33,6 +35,7 @@ def generation_finish(generation_id: UUID | str) -> None:
     if generation.state != State.FINISHING:
         return
     videos = list(generation.videos.select_related("generation", "owner"))
+    started = time.monotonic()
     try:
         for video in videos:
             video_finish(video)
@@ -64,6 +67,7 @@ def generation_finish(generation_id: UUID | str) -> None:
             message="The video was made but could not be finished. The operators have the details.",
         )
         return
+    metrics.observe("finishing_seconds", time.monotonic() - started, provider=generation.provider)
     generation_transition(
         generation.pk,
         from_state=State.FINISHING,

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
 
 from studio.env import env_bool, env_float, env_int, env_list, env_str
+from studio.logs import logging_config
 
 # Lets admin and form classes be written with their type arguments (ModelAdmin[Plan]).
 django_stubs_ext.monkeypatch()
@@ -42,12 +44,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "studio.health.HealthMiddleware",  # /healthz and /readyz, before host checks and redirects
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "studio.logs.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -107,21 +111,47 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Media is never a public folder: every file goes through an access-checked view.
 MEDIA_URL = "/files/"
-STORAGES = {
+STORAGES: dict[str, dict[str, object]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Object storage (S3, MinIO, R2...): STUDIO_STORAGE=s3. Credentials are boto3's own
+# (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or an instance role). Files are never public:
+# the access-checked views answer with a short-lived presigned redirect, or stream.
+STUDIO_STORAGE = env_str("STUDIO_STORAGE", "local")
+STUDIO_S3_SERVE = env_str("STUDIO_S3_SERVE", "redirect")  # redirect | stream
+if STUDIO_STORAGE not in {"local", "s3"}:
+    raise ImproperlyConfigured(f"STUDIO_STORAGE is {STUDIO_STORAGE!r}: use local or s3.")
+if STUDIO_S3_SERVE not in {"redirect", "stream"}:
+    raise ImproperlyConfigured(f"STUDIO_S3_SERVE is {STUDIO_S3_SERVE!r}: use redirect or stream.")
+if STUDIO_STORAGE == "s3":
+    if not env_str("STUDIO_S3_BUCKET"):
+        raise ImproperlyConfigured("STUDIO_STORAGE=s3 needs STUDIO_S3_BUCKET.")
+    STORAGES["default"] = {
+        "BACKEND": "core.objectstore.StudioS3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("STUDIO_S3_BUCKET"),
+            "endpoint_url": env_str("STUDIO_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("STUDIO_S3_REGION") or None,
+            "location": env_str("STUDIO_S3_PREFIX").strip("/"),
+            # Where browsers reach the bucket, when it differs from where Studio does
+            # (compose: Studio talks to http://minio:9000, browsers to the host's port).
+            "public_endpoint_url": env_str("STUDIO_S3_PUBLIC_ENDPOINT_URL") or None,
+            "querystring_expire": env_int("STUDIO_S3_URL_SECONDS", 300),
+            "file_overwrite": False,
+            "default_acl": None,
+            "signature_version": "s3v4",
+            "addressing_style": env_str("STUDIO_S3_ADDRESSING_STYLE") or None,
+        },
+    }
 
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# json: one object per line, with the job's ids (production); plain: readable text
+# (./dev run, where DEBUG=1). studio/logs.py.
+LOG_FORMAT = env_str("LOG_FORMAT") or ("plain" if DEBUG else "json")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO"))
 
 # --- Celery -------------------------------------------------------------------------------
 # An empty CELERY_BROKER_URL means the embedded default: a broker in files under VAR_DIR,
@@ -186,6 +216,8 @@ STUDIO_JOB_STALL_SECONDS = env_float("STUDIO_JOB_STALL_SECONDS", 120.0)
 # Poll intervals: start short, back off to the ceiling.
 STUDIO_POLL_MIN_SECONDS = env_float("STUDIO_POLL_MIN_SECONDS", 1.0)
 STUDIO_POLL_MAX_SECONDS = env_float("STUDIO_POLL_MAX_SECONDS", 30.0)
+# Bearer token Prometheus sends to /metrics; empty turns the endpoint off (404).
+STUDIO_METRICS_TOKEN = env_str("STUDIO_METRICS_TOKEN")
 STUDIO_GALLERY_PAGE_SIZE = env_int("STUDIO_GALLERY_PAGE_SIZE", 24)
 # Content Credentials: the signing chain is generated on first use in this folder (outside
 # the repo and the media folder), unless the operator names a certificate chain and key.
@@ -206,3 +238,16 @@ STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS = env_float("STUDIO_OPENAI_DOWNLOAD_WINDOW
 STUDIO_ARCHIVE_MAX_BYTES = env_int("STUDIO_ARCHIVE_MAX_MB", 2048) * 1024 * 1024
 # Requests per minute one client address may make to the public share pages (0: no limit).
 STUDIO_SHARE_RATE_LIMIT = env_int("STUDIO_SHARE_RATE_LIMIT", 120)
+
+# --- Errors ---------------------------------------------------------------------------------
+# Optional Sentry: errors from web and workers. No prompt text is sent unless allowed.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    from studio.errors import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+        send_prompts=env_bool("STUDIO_SENTRY_SEND_PROMPTS", False),
+        traces_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
+    )

@@ -24,7 +24,8 @@ def test_compose_runs_web_worker_beat_postgres_and_redis():
         assert service["build"]["dockerfile"] == "docker/Dockerfile"
         assert service["environment"]["DATABASE_URL"].startswith("postgres://")
         assert service["environment"]["CELERY_BROKER_URL"].startswith("redis://")
-        assert set(service["depends_on"]) == {"db", "redis"}
+        assert set(service["depends_on"]) == {"db", "redis", "minio-init"}
+        assert service["depends_on"]["minio-init"]["condition"] == "service_completed_successfully"
     assert services["db"]["healthcheck"] and services["redis"]["healthcheck"]
 
 
@@ -87,3 +88,77 @@ def test_the_gpu_image_installs_the_pinned_worker_and_runs_the_solo_pool():
     assert cmd and '"--pool=solo"' in cmd[1] and '"gpu"' in cmd[1]
     pins = (ROOT / "workers" / "diffusion" / "requirements.txt").read_text()
     assert "torch==2.13.0" in pins
+
+
+def test_compose_stores_media_in_minio_by_default_with_a_private_bucket():
+    compose = _compose()
+    services = compose["services"]
+    for name in ("web", "worker", "beat"):
+        env = services[name]["environment"]
+        assert env["STUDIO_STORAGE"] == "s3"
+        assert env["STUDIO_S3_ENDPOINT_URL"] == "http://minio:9000"
+        # No default for the secret: compose refuses to start without one.
+        assert ":?" in env["AWS_SECRET_ACCESS_KEY"]
+    minio = services["minio"]
+    assert ":?" in minio["environment"]["MINIO_ROOT_PASSWORD"]
+    assert minio["healthcheck"]["test"][:2] == ["CMD", "mc"]
+    assert "127.0.0.1:9001:9001" in minio["ports"]  # the console stays on loopback
+    init = services["minio-init"]
+    assert init["depends_on"]["minio"]["condition"] == "service_healthy"
+    script = init["entrypoint"][-1]
+    assert "mc mb --ignore-existing" in script and "mc anonymous set none" in script
+    assert "objects" in compose["volumes"]
+
+
+def test_healthchecks_ask_readyz_and_the_workers_ping():
+    services = _compose()["services"]
+    web = " ".join(services["web"]["healthcheck"]["test"])
+    assert "http://127.0.0.1:8000/readyz" in web
+    worker = " ".join(services["worker"]["healthcheck"]["test"])
+    assert "celery -A studio inspect ping -d celery@$$HOSTNAME" in worker
+
+
+def test_workers_scale_without_fixed_names_or_ports():
+    for name in ("worker",):
+        service = _compose()["services"][name]
+        assert "container_name" not in service and "ports" not in service
+
+
+def test_a_worker_only_host_joins_the_shared_services_and_keeps_only_scratch():
+    other = yaml.safe_load((ROOT / "docker-compose.worker.yml").read_text())
+    services = other["services"]
+    assert set(services) == {"worker", "worker-gpu"}  # no database, broker or storage here
+    env = services["worker"]["environment"]
+    for name in (
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "CELERY_RESULT_BACKEND",
+        "SECRET_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ):
+        assert ":?" in env[name], name  # must be given: nothing to fall back on
+    assert env["STUDIO_STORAGE"] == "s3"
+    assert services["worker"]["volumes"] == ["scratch:/scratch"]
+    command = shlex.split(services["worker"]["command"])
+    assert command[:4] == ["celery", "-A", "studio", "worker"]
+    assert "inspect ping" in " ".join(services["worker"]["healthcheck"]["test"])
+    assert services["worker-gpu"]["profiles"] == ["gpu"]
+
+
+def test_the_grafana_dashboard_charts_series_the_endpoint_serves():
+    import json
+
+    from studio.metrics import COUNTERS, HISTOGRAMS
+
+    dashboard = json.loads((ROOT / "docker" / "grafana-dashboard.json").read_text())
+    queries = " ".join(
+        target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])
+    )
+    served = {"studio_generations", "studio_queue_depth"}
+    served |= {f"studio_{name}_total" for name in COUNTERS}
+    served |= {f"studio_{name}_bucket" for name in HISTOGRAMS}
+    named = set(re.findall(r"studio_[a-z_]+", queries))
+    assert named, "no panel queries"
+    assert named <= served, named - served
+    assert {"studio_generations", "studio_queue_depth", "studio_stage_seconds_bucket"} <= named

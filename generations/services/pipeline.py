@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core import storage
+from core import metrics, storage
 from generations.models import Generation, Video
 from generations.services.admission import generation_admit_waiting
 from generations.services.steps import (
@@ -65,7 +65,17 @@ def generation_cancel_at_provider(generation: Generation) -> None:
     try:
         get_provider(generation.provider).cancel(generation.provider_job_id)
     except ProviderError as exc:
+        _count_error(generation, exc, step="cancel")
         log.warning("cancel of %s at provider failed: %s", generation.pk, exc)
+
+
+def _count_error(generation: Generation, exc: ProviderError, *, step: str) -> None:
+    kind = (
+        "moderation"
+        if isinstance(exc, ModerationError)
+        else ("transient" if exc.transient else "permanent")
+    )
+    metrics.count("provider_errors", provider=generation.provider, kind=kind, step=step)
 
 
 def _backoff(attempt: int) -> float:
@@ -179,6 +189,7 @@ def generation_submit(generation_id: UUID | str) -> None:
             else:
                 generation_log(generation.pk, "found the job made before a crash", job_id=job_id)
         except ProviderError as exc:
+            _count_error(generation, exc, step="submit")
             if exc.transient and generation.polls < MAX_TRANSIENT_RETRIES:
                 Generation.objects.filter(pk=generation.pk).update(
                     claimed_until=None, polls=generation.polls + 1, updated_at=timezone.now()
@@ -247,6 +258,7 @@ def generation_poll(generation_id: UUID | str, *, reschedule: bool = True) -> fl
     try:
         status = provider.poll(generation.provider_job_id)
     except ProviderError as exc:
+        _count_error(generation, exc, step="poll")
         if not exc.transient:
             _fail_on_error(generation, exc, step=State.RUNNING)
             return None
@@ -314,6 +326,7 @@ def generation_download(generation_id: UUID | str) -> None:
         try:
             files = provider.download(generation.provider_job_id, Path(tmp))
         except ProviderError as exc:
+            _count_error(generation, exc, step="download")
             if exc.transient and generation.polls < MAX_TRANSIENT_RETRIES:
                 Generation.objects.filter(pk=generation.pk).update(
                     polls=generation.polls + 1, updated_at=timezone.now()

@@ -10,6 +10,7 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
+from core import metrics
 from generations.models import Generation, GenerationEvent
 from generations.services.admission import generation_admit_waiting
 from generations.states import FINAL_STATES, State, can_move
@@ -47,6 +48,12 @@ def generation_transition(
         )
         if moved != 1:
             return False
+        entered = (
+            GenerationEvent.objects.filter(generation_id=generation_id, to_state=from_state)
+            .order_by("-at", "-id")
+            .values_list("at", flat=True)
+            .first()
+        )
         GenerationEvent.objects.create(
             generation_id=generation_id,
             from_state=from_state,
@@ -54,10 +61,20 @@ def generation_transition(
             message=message,
             data=data or {},
         )
+        if entered is not None:
+            _observe_stage(generation_id, from_state, (now - entered).total_seconds())
         if to_state in FINAL_STATES:
             owner_id = Generation.objects.values_list("owner_id", flat=True).get(pk=generation_id)
             transaction.on_commit(lambda: generation_admit_waiting(owner_id))
     return True
+
+
+def _observe_stage(generation_id: UUID, stage: str, seconds: float) -> None:
+    """How long the job spent in ``stage``, recorded once the move has committed."""
+    provider = Generation.objects.values_list("provider", flat=True).get(pk=generation_id)
+    transaction.on_commit(
+        lambda: metrics.observe("stage_seconds", seconds, stage=stage, provider=provider)
+    )
 
 
 def generation_end(

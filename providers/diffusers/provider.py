@@ -4,7 +4,9 @@ The worker (``workers/diffusion/``, its own Python with torch) needs no Django. 
 talks to it only through Celery and Redis, by name, and never imports torch:
 
 * submit: ``send_task("studio.diffusion.generate", [spec], queue="gpu", task_id=...)``; the
-  task id is derived from the generation's idempotency key, and the spec names an output
+  task id is derived from the generation's idempotency key. The first frame travels inline
+  in the spec. On object storage the spec carries a presigned PUT link for the result, so a
+  GPU machine shares no disk and holds no credentials; on local storage it names an output
   path on the volume both sides share (``STUDIO_WORK_DIR/diffusion/``);
 * poll: the task's state and PROGRESS meta in Celery's result backend;
 * cancel: the Redis key ``studio:diffusion:cancel:<task id>``, checked at every step;
@@ -14,9 +16,11 @@ talks to it only through Celery and Redis, by name, and never imports torch:
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +29,9 @@ import redis
 from celery import current_app
 from celery.result import AsyncResult
 from django.conf import settings
+from django.core.files.storage import default_storage
 
+from core.objectstore import StudioS3Storage
 from media.frames import ASPECT_RATIOS, RESOLUTIONS, frame_size
 from media.stills import extract_poster
 from providers.base import (
@@ -146,25 +152,26 @@ class DiffusersProvider(Provider):
     def submit(self, request: JobRequest) -> str:
         """Send the job to the ``gpu`` queue under a task id derived from the key."""
         job_id = f"diffusion-{request.key}"
-        self.folder.mkdir(parents=True, exist_ok=True)
-        image_path = None
-        if request.reference_path is not None:
-            image_path = self.folder / f"{job_id}-first-frame.png"
-            if request.reference_kind == "video":
-                extract_poster(request.reference_path, image_path, at_fraction=0.0)
-            else:
-                shutil.copyfile(request.reference_path, image_path)
-        spec = {
+        spec: dict[str, Any] = {
             "prompt": request.prompt,
             "preset": request.model or None,
             "width": request.width,
             "height": request.height,
             "seconds": request.seconds,
             "seed": request.seed,
-            "image_path": str(image_path) if image_path else None,
-            "output_path": str(self.folder / f"{job_id}.mp4"),
+            "image_b64": _first_frame_b64(request),
             "job_id": job_id,
         }
+        bucket = _bucket()
+        if bucket is not None:
+            spec["output_put_url"] = bucket.presigned_put(
+                _object_name(job_id),
+                content_type="video/mp4",
+                seconds=int(settings.STUDIO_JOB_DEADLINE_SECONDS) + 3600,
+            )
+        else:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            spec["output_path"] = str(self.folder / f"{job_id}.mp4")
         if spec["preset"] is None:
             del spec["preset"]
         try:
@@ -196,10 +203,22 @@ class DiffusersProvider(Provider):
 
     def download(self, job_id: str, dest: Path) -> list[Path]:
         result = self._result(job_id).result
+        target = dest / "video-0.mp4"
+        if isinstance(result, dict) and result.get("uploaded"):
+            try:
+                with (
+                    default_storage.open(_object_name(job_id), "rb") as src,
+                    target.open("wb") as out,
+                ):
+                    shutil.copyfileobj(src, out)
+            except FileNotFoundError:
+                raise PermanentError(
+                    "The GPU worker's file is missing.", code="not_found"
+                ) from None
+            return [target]
         path = Path(result["output_path"]) if isinstance(result, dict) else None
         if path is None or not path.exists():
             raise PermanentError("The GPU worker's file is missing.", code="not_found")
-        target = dest / "video-0.mp4"
         shutil.copyfile(path, target)
         return [target]
 
@@ -210,6 +229,30 @@ class DiffusersProvider(Provider):
             log.warning("could not flag %s for cancel: %s", job_id, exc)
 
     def release(self, job_id: str) -> None:
+        if _bucket() is not None:
+            default_storage.delete(_object_name(job_id))
         for path in self.folder.glob(f"{job_id}*"):
             path.unlink(missing_ok=True)
         self._result(job_id).forget()
+
+
+def _bucket() -> StudioS3Storage | None:
+    return default_storage if isinstance(default_storage, StudioS3Storage) else None
+
+
+def _object_name(job_id: str) -> str:
+    """Where a GPU worker puts a job's result in the bucket (until the download copies it
+    into the video's own folder and ``release`` deletes it)."""
+    return f"work/diffusion/{job_id}.mp4"
+
+
+def _first_frame_b64(request: JobRequest) -> str | None:
+    """The reference as an inline PNG/JPEG (a clip's first frame), or None."""
+    if request.reference_path is None:
+        return None
+    if request.reference_kind != "video":
+        return base64.b64encode(request.reference_path.read_bytes()).decode()
+    with tempfile.TemporaryDirectory(prefix="studio-first-frame-") as tmp:
+        frame = Path(tmp) / "first-frame.png"
+        extract_poster(request.reference_path, frame, at_fraction=0.0)
+        return base64.b64encode(frame.read_bytes()).decode()

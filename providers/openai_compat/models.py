@@ -1,9 +1,11 @@
-"""The OpenAI-compatible servers an operator configured in admin. The table keeps the name
-it had in the generations app (``generations_videoendpoint``): moving it moved no rows."""
+"""The OpenAI-compatible servers an operator configured in admin (the table keeps the name
+it had in the generations app, ``generations_videoendpoint``: moving it moved no rows), and
+the record of each create sent to one, kept where every worker on every machine sees it."""
 
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 
 class VideoEndpoint(models.Model):
@@ -41,3 +43,24 @@ class VideoEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SentCreate(models.Model):
+    """A create (or remix / extension) sent to a server under an idempotency key. Written
+    and committed before the call, so that after an unknown outcome (a timeout, a 5xx, a
+    killed worker) any worker can tell "never sent" from "sent, job unknown" from "sent,
+    job known" and never sends a second, billed job."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    provider = models.CharField(max_length=100)
+    # What was asked (operation, prompt, model, size, seconds, source, sent_at): the fields
+    # reconciliation compares with the server's listed jobs.
+    request = models.JSONField()
+    job_id = models.CharField(max_length=200, blank=True)
+    sent_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = "sent create"
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.key} -> {self.job_id or '?'}"

@@ -9,7 +9,7 @@ The protocol's traps, and what this adapter does about them:
 * The SDK sends no idempotency key and retries POSTs, so a timeout or a 5xx after the server
   accepted a job would make a second, billed job. Every call here runs with
   ``max_retries=0`` (the pipeline retries, with jitter and without sleeping in a worker).
-  Before the create is sent a marker is written under ``STUDIO_WORK_DIR/openai/<key>.json``;
+  Before the create is sent a marker is written and committed (a ``SentCreate`` row);
   ``find_job`` reads it: no marker means nothing was ever sent, a marker with a job id is a
   job whose id we already have, and a marker without one means the outcome is unknown and
   the server's recent jobs are listed (cursor pagination) for one that matches the request
@@ -25,14 +25,12 @@ The protocol's traps, and what this adapter does about them:
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import os
 import tempfile
 import time
 import warnings
 from collections.abc import Mapping
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,8 @@ from typing import Any
 import httpx2
 import openai
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 from openai.types import Video
 from PIL import Image, ImageOps
 
@@ -58,6 +58,7 @@ from providers.base import (
     nothing_taken,
 )
 from providers.openai_compat.config import EndpointConfig
+from providers.openai_compat.models import SentCreate
 from providers.openai_compat.protocol import (
     MODERATION_CODES,
     error_fields,
@@ -146,26 +147,36 @@ class OpenAICompatProvider(Provider):
 
     # --- exactly-once submission -----------------------------------------------------------
 
-    def _marker(self, key: str) -> Path:
-        return Path(settings.STUDIO_WORK_DIR) / "openai" / f"{key}.json"
+    # The marker of a create lives in the database (SentCreate), committed before the
+    # call: workers on other machines share nothing else with this one.
+
+    def _read_marker(self, key: str) -> dict[str, Any] | None:
+        sent = SentCreate.objects.filter(key=key).first()
+        if sent is None:
+            return None
+        return {**sent.request, "job_id": sent.job_id}
 
     def _write_marker(self, key: str, data: dict[str, Any]) -> None:
-        path = self._marker(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        request = {name: value for name, value in data.items() if name != "job_id"}
+        # durable: raises inside a caller's transaction, which could roll the marker back
+        # after the create went out.
+        with transaction.atomic(durable=True):
+            SentCreate.objects.update_or_create(
+                key=key,
+                defaults={
+                    "provider": self.slug,
+                    "request": request,
+                    "job_id": str(data.get("job_id") or ""),
+                },
+            )
+
+    def _forget_marker(self, key: str) -> None:
+        SentCreate.objects.filter(key=key).delete()
 
     def _prune_markers(self) -> None:
         """Forget markers older than two job deadlines: no generation can need them."""
-        cutoff = time.time() - 2 * settings.STUDIO_JOB_DEADLINE_SECONDS
-        for path in self._marker("x").parent.glob("*.json"):
-            with contextlib.suppress(OSError):
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
+        cutoff = timezone.now() - timedelta(seconds=2 * settings.STUDIO_JOB_DEADLINE_SECONDS)
+        SentCreate.objects.filter(sent_at__lt=cutoff).delete()
 
     def find_job(self, key: str, *, taken: JobsTaken = nothing_taken) -> str | None:
         """The server's job for this key: none if no create was ever sent for it, the saved
@@ -173,9 +184,8 @@ class OpenAICompatProvider(Provider):
         outcome was unknown: a timeout, a 5xx, a killed worker). Raises TransientError when
         the server cannot be asked, so nothing is sent while the outcome is unknown.
         ``taken`` says which listed jobs already belong to a generation."""
-        try:
-            marker = json.loads(self._marker(key).read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+        marker = self._read_marker(key)
+        if marker is None:
             return None
         if marker.get("job_id"):
             return str(marker["job_id"])
@@ -252,7 +262,7 @@ class OpenAICompatProvider(Provider):
             error = translate(exc)
             if not error.transient:
                 # The server refused it outright: no job exists to find later.
-                self._marker(request.key).unlink(missing_ok=True)
+                self._forget_marker(request.key)
             raise error from exc
         self._write_marker(request.key, {**marker, "job_id": video.id})
         return video.id

@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from openai import InvalidWebhookSignatureError
 
+from core import metrics
 from providers.base import job_updated
 from providers.openai_compat.config import endpoint_config
 from providers.openai_compat.provider import OpenAICompatProvider, endpoint_provider
@@ -41,7 +42,9 @@ def openai_webhook(request: HttpRequest, slug: str) -> HttpResponse:
         kind, job_id = event["type"], str(event["data"]["id"])
     except (InvalidWebhookSignatureError, ValueError, KeyError, TypeError) as exc:
         log.warning("webhook for %s refused: %s", slug, exc)
+        metrics.count("webhook_deliveries", provider=provider.slug, outcome="refused")
         return HttpResponseBadRequest("Bad or stale signature, or not an event.")
     if kind in EVENTS:
         job_updated.send(sender=OpenAICompatProvider, provider=provider.slug, job_id=job_id)
+    metrics.count("webhook_deliveries", provider=provider.slug, outcome="accepted")
     return HttpResponse(status=200)

@@ -54,7 +54,26 @@ def tiny_ltx(var_dir: Path) -> Path:
 
 
 @pytest.fixture
-def gpu_worker(tiny_ltx: Path, var_dir: Path):
+def gpu_worker_for(tiny_ltx: Path, var_dir: Path):
+    """Start the GPU worker with extra environment; stopped at the end of the test."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(**extra: str) -> subprocess.Popen[bytes]:
+        proc = _start_gpu_worker(tiny_ltx, var_dir, extra)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        _stop_gpu_worker(proc)
+
+
+@pytest.fixture
+def gpu_worker(gpu_worker_for):
+    return gpu_worker_for()
+
+
+def _start_gpu_worker(tiny_ltx: Path, var_dir: Path, extra: dict[str, str]):
     log = (var_dir / "gpu-worker.log").open("ab")
     env = {
         **os.environ,
@@ -65,13 +84,16 @@ def gpu_worker(tiny_ltx: Path, var_dir: Path):
         "STUDIO_DIFFUSION_MAX_SIDE": "64",
         "STUDIO_DIFFUSION_ANNOUNCE_INTERVAL": "1",
         "STUDIO_DIFFUSION_PROGRESS_INTERVAL": "0",
+        **extra,
     }
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [str(PYTHON), "-m", "celery", "-A", "diffusion_worker.app", "worker", "-Q", "gpu",
          "--pool=solo", "-n", f"gpu-test-{os.getpid()}@%h", "--loglevel=INFO"],
         cwd=WORKER_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    yield proc
+
+
+def _stop_gpu_worker(proc: subprocess.Popen[bytes]) -> None:
     proc.send_signal(signal.SIGTERM)  # a clean stop removes its announcement
     try:
         proc.wait(20)
@@ -142,6 +164,69 @@ def test_a_dashboard_generation_runs_on_the_gpu_worker_with_live_progress(
     assert frames == 49  # 2 s at 24 fps, snapped to LTX's 8k+1
     assert video.poster
     assert not list((Path(settings.STUDIO_WORK_DIR) / "diffusion").glob("*.mp4"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_object_storage_the_gpu_worker_shares_no_disk_with_studio(
+    gpu_worker_for, start_worker, user, tmp_path, monkeypatch
+):
+    """Studio's worker and the GPU worker share only PostgreSQL, Redis and the bucket: the
+    first frame travels inline, the result is PUT to a presigned link, and neither side's
+    scratch folder holds anything of the job afterwards."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.generations.test_uploads import png_bytes
+    from tests.objectstore import on_s3, start_s3_server
+
+    s3 = start_s3_server()
+    bucket = "gpu-no-shared-disk"
+    env = {
+        "STUDIO_STORAGE": "s3",
+        "STUDIO_S3_BUCKET": bucket,
+        "STUDIO_S3_ENDPOINT_URL": s3.endpoint,
+        "STUDIO_S3_ADDRESSING_STYLE": "path",
+        "STUDIO_S3_PREFIX": "media",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    gpu_scratch = tmp_path / "gpu-box"
+    gpu_scratch.mkdir()
+    gpu_worker_for(TMPDIR=str(gpu_scratch))
+    start_worker()
+    provider = get_provider("diffusers")
+    wait_for(provider.is_available, 90, "the GPU worker's announcement")
+    try:
+        with on_s3(s3, bucket):
+            asset = services.asset_create(
+                owner=user,
+                upload=SimpleUploadedFile("ref.png", png_bytes((64, 32)), content_type="image/png"),
+            )
+            generation = services.generation_create(
+                owner=user,
+                spec=GenerationSpec(
+                    prompt="a red bird flies over the sea",
+                    resolution="480p",
+                    aspect_ratio="16:9",
+                    seconds=1,
+                    provider="diffusers",
+                    model=LTX,
+                    reference=asset,
+                    seed=5,
+                ),
+            )
+            wait_for(lambda: generation.refresh_from_db() or generation.is_final, 180, "the job")
+            assert generation.state == State.SUCCEEDED, generation.error_message
+            video = generation.videos.get()
+            keys = s3.keys(bucket)
+            assert f"media/{video.file.name}" in keys
+            assert not [k for k in keys if k.startswith("media/work/")]  # released
+            assert video.file.read()[4:8] == b"ftyp"
+        assert not list(gpu_scratch.rglob("*.mp4"))
+        assert not (Path(settings.STUDIO_WORK_DIR) / "diffusion").exists() or not list(
+            (Path(settings.STUDIO_WORK_DIR) / "diffusion").iterdir()
+        )
+    finally:
+        s3.server.stop()
 
 
 @pytest.mark.django_db

@@ -20,7 +20,7 @@ from generations.services import pipeline
 from generations.spec import GenerationSpec
 from generations.states import State
 from providers.base import JobRequest, PermanentError, TransientError
-from providers.openai_compat.models import VideoEndpoint
+from providers.openai_compat.models import SentCreate, VideoEndpoint
 from providers.openai_compat.provider import EndpointConfig, OpenAICompatProvider
 from providers.registry import available_providers, get_provider
 from tests.conftest import wait_for
@@ -248,6 +248,29 @@ def test_a_create_that_times_out_after_being_accepted_makes_no_duplicate(endpoin
 
     assert generation.state == State.SUCCEEDED, generation.error_message
     assert len(server.jobs) == 1 and server.calls["create"] == 1
+
+
+def test_another_machine_with_its_own_scratch_folder_reconciles_an_unknown_outcome(
+    endpoint, server, user, tmp_path
+):
+    """The "create sent" marker is a committed row, not a file: a worker elsewhere, which
+    shares only the database with the one that sent the create, still finds the job."""
+    server.accept_then_fail = 1
+    generation = _create(user)
+    services.generation_submit(generation.pk)
+    assert _refresh(generation).state == State.SUBMITTING and not generation.provider_job_id
+    sent = SentCreate.objects.get(key=str(generation.submit_key))
+    assert sent.job_id == "" and sent.request["prompt"] == generation.prompt
+
+    with override_settings(STUDIO_WORK_DIR=tmp_path / "another-machine"):
+        services.generation_submit(generation.pk)
+
+    assert _refresh(generation).provider_job_id == next(iter(server.jobs))
+    assert server.calls["create"] == 1
+    assert (
+        SentCreate.objects.get(key=str(generation.submit_key)).job_id == generation.provider_job_id
+    )
+    assert not (tmp_path / "another-machine").exists()
 
 
 def test_reconciling_pages_through_the_list_and_skips_jobs_other_generations_own(

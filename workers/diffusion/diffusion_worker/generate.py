@@ -49,7 +49,10 @@ def generate(
     """
     started = time.perf_counter()
     job = spec if isinstance(spec, JobSpec) else JobSpec.from_dict(spec)
-    image = _open_image(job.image_path) if job.image_path else None
+    if job.image_b64:
+        image: Image.Image | None = _decode_image(job.image_b64)
+    else:
+        image = _open_image(job.image_path) if job.image_path else None
     plan = snap(job, image.size if image is not None else None)
     seed = job.seed if job.seed is not None else secrets.randbelow(2**31)
 
@@ -109,6 +112,13 @@ def generate(
     finally:
         _empty_cuda_cache()
 
+    size = os.path.getsize(output_path)
+    if job.output_put_url:
+        try:
+            _put(output_path, job.output_put_url)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(output_path)
     adjustments = list(plan.adjustments)
     if (width, height, n_frames) != (plan.width, plan.height, plan.frames):
         adjustments.append(
@@ -120,8 +130,9 @@ def generate(
         "stage": "done",
         "progress": 1.0,
         "job_id": job.job_id,
-        "output_path": output_path,
-        "bytes": os.path.getsize(output_path),
+        "output_path": None if job.output_put_url else output_path,
+        "uploaded": bool(job.output_put_url),
+        "bytes": size,
         "preset": plan.preset.id,
         "model": loaded.source,
         "mode": plan.mode,
@@ -172,6 +183,37 @@ def _call_kwargs(
     if image is not None:
         kwargs["image"] = _cover(image, plan.width, plan.height)
     return kwargs
+
+
+def _put(path: str, url: str) -> None:
+    """Upload the finished file to its presigned URL (one PUT; a failure fails the job, and
+    Celery's redelivery renders it again)."""
+    import urllib.request
+
+    with open(path, "rb") as f:
+        body = f.read()
+    request = urllib.request.Request(
+        url, data=body, method="PUT", headers={"Content-Type": "video/mp4"}
+    )
+    with urllib.request.urlopen(request, timeout=120) as answer:
+        if answer.status >= 300:
+            raise OSError(f"uploading the result answered {answer.status}")
+
+
+def _decode_image(data: str) -> Image.Image:
+    import base64
+    import binascii
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        raw = base64.b64decode(data, validate=True)
+        with Image.open(io.BytesIO(raw)) as img:
+            img.load()
+            return img.convert("RGB")
+    except (binascii.Error, UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise InvalidJobSpec(f"image_b64 is not a readable image: {exc}") from None
 
 
 def _open_image(path: str) -> Image.Image:

@@ -12,6 +12,8 @@ import json
 import math
 import os
 import re
+import tempfile
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -260,6 +262,11 @@ class JobSpec:
     guidance: float | None = None
     seed: int | None = None
     image_path: str | None = None
+    # The first frame inline (base64 PNG/JPEG), for a worker that shares no disk with Studio.
+    image_b64: str | None = None
+    # Where to PUT the finished MP4 (a presigned object-storage URL): the worker then keeps
+    # no file, and needs neither credentials nor a shared volume.
+    output_put_url: str | None = None
     job_id: str | None = None
     ignored_fields: tuple[str, ...] = ()
 
@@ -276,7 +283,14 @@ class JobSpec:
             raise InvalidJobSpec("prompt is required")
         if len(prompt) > MAX_PROMPT_CHARS:
             raise InvalidJobSpec(f"prompt is longer than {MAX_PROMPT_CHARS} characters")
+        output_put_url = _opt_str(data, "output_put_url") or None
+        if output_put_url is not None and not output_put_url.startswith(("http://", "https://")):
+            raise InvalidJobSpec("output_put_url must be an http(s) URL")
         output_path = _opt_str(data, "output_path")
+        if not output_path and output_put_url:
+            # Scratch space of this machine only: the file goes to the URL.
+            name = re.sub(r"[^A-Za-z0-9_.-]", "_", _opt_str(data, "job_id") or uuid.uuid4().hex)
+            output_path = os.path.join(tempfile.gettempdir(), "studio-diffusion", f"{name}.mp4")
         if not output_path or not os.path.isabs(output_path):
             raise InvalidJobSpec("output_path is required and must be an absolute path")
         if not output_path.lower().endswith(".mp4"):
@@ -284,6 +298,7 @@ class JobSpec:
         image_path = _opt_str(data, "image_path") or None
         if image_path is not None and not os.path.isabs(image_path):
             raise InvalidJobSpec("image_path must be an absolute path")
+        image_b64 = _opt_str(data, "image_b64") or None
         seconds = _opt_number(data, "seconds")
         guidance = _opt_number(data, "guidance")
         if seconds is not None and seconds <= 0:
@@ -305,6 +320,8 @@ class JobSpec:
             guidance=guidance,
             seed=seed,
             image_path=image_path,
+            image_b64=image_b64,
+            output_put_url=output_put_url,
             job_id=_opt_str(data, "job_id"),
             ignored_fields=ignored,
         )
@@ -369,7 +386,7 @@ def snap(spec: JobSpec, image_size: tuple[int, int] | None = None) -> Plan:
     """
     preset = get_preset(spec.preset)
     notes: list[str] = []
-    mode = "i2v" if spec.image_path else "t2v"
+    mode = "i2v" if spec.image_path or spec.image_b64 else "t2v"
     if mode == "i2v" and preset.i2v_pipeline is None:
         raise InvalidJobSpec(
             f"preset {preset.id!r} has no image-to-video; use one of: {_i2v_presets()}"

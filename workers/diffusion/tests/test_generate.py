@@ -172,3 +172,68 @@ def test_models_load_once_per_process(out_dir: Path) -> None:
 def test_a_missing_first_frame_is_a_bad_spec(out_dir: Path) -> None:
     with pytest.raises(InvalidJobSpec, match="does not exist"):
         generate(base_spec(out_dir, image_path=str(out_dir / "nope.png")))
+
+
+class _PutReceiver:
+    """A loopback HTTP server that takes PUTs, as a presigned object-storage URL does."""
+
+    def __init__(self, status: int = 200) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received: dict[str, bytes] = {}
+        self.received = received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:
+                received[self.path] = self.rfile.read(int(self.headers["Content-Length"]))
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+
+def test_a_worker_that_shares_no_disk_takes_the_image_inline_and_puts_the_result(
+    tmp_path: Path,
+) -> None:
+    import base64
+
+    receiver = _PutReceiver()
+    red = write_image(tmp_path / "red.png", (220, 40, 40))
+    put_url = receiver.url("/bucket/job-7.mp4?sig=x")
+    spec = base_spec(tmp_path, job_id="job-7", output_put_url=put_url)
+    del spec["output_path"]
+    spec["image_b64"] = base64.b64encode(Path(red).read_bytes()).decode()
+    result = generate(spec)
+    assert result["uploaded"] is True and result["output_path"] is None
+    assert result["mode"] == "i2v"
+    uploaded = receiver.received["/bucket/job-7.mp4?sig=x"]
+    assert len(uploaded) == result["bytes"]
+    (tmp_path / "got.mp4").write_bytes(uploaded)
+    frames, _, codec = decode(tmp_path / "got.mp4")
+    assert codec == "h264" and frames.shape == (9, 32, 32, 3)
+    # Nothing stays in this machine's scratch folder.
+    scratch = Path(__import__("tempfile").gettempdir()) / "studio-diffusion"
+    assert not list(scratch.glob("job-7*"))
+    receiver.server.shutdown()
+
+
+def test_a_failed_upload_fails_the_job_and_keeps_no_file(tmp_path: Path) -> None:
+    receiver = _PutReceiver(status=403)
+    spec = base_spec(tmp_path, output_put_url=receiver.url("/expired"))
+    with pytest.raises(OSError):
+        generate(spec)
+    assert not Path(spec["output_path"]).exists()
+    receiver.server.shutdown()
+
+
+def test_an_inline_image_that_is_not_an_image_is_a_bad_spec(tmp_path: Path) -> None:
+    with pytest.raises(InvalidJobSpec, match="image_b64"):
+        generate(base_spec(tmp_path, image_b64="bm90IGFuIGltYWdl"))
