@@ -198,3 +198,6 @@ STUDIO_OPENAI_ENDPOINTS = env_str("STUDIO_OPENAI_ENDPOINTS")
 STUDIO_OPENAI_TIMEOUT_SECONDS = env_float("STUDIO_OPENAI_TIMEOUT_SECONDS", 60.0)
 # How long after completion a server's video stays downloadable when it names no expiry.
 STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS = env_float("STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS", 3600.0)
+# After a create whose answer was lost, how long Studio looks for its job in the server's
+# list (which may lag behind its creates) before failing it rather than sending it again.
+STUDIO_OPENAI_RECONCILE_GRACE_SECONDS = env_float("STUDIO_OPENAI_RECONCILE_GRACE_SECONDS", 30.0)
