@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from django.core.files.base import ContentFile
 from django.test import RequestFactory
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from core.serving import serve_file
 from tests.factories import make_generation, make_video
+from tests.fuzz import fuzz
 
 pytestmark = pytest.mark.django_db
 
@@ -51,9 +52,7 @@ def test_a_range_with_a_5000_digit_number_is_answered_not_a_500(stored, header):
         assert response["Content-Range"] == f"bytes 0-{len(BODY) - 1}/{len(BODY)}"
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@fuzz(150)
 @given(
     header=st.one_of(
         st.text(max_size=60),

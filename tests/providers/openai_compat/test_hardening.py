@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.test import override_settings
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from delivery import services as delivery_services
@@ -23,6 +23,7 @@ from providers.base import JobState
 from providers.openai_compat.models import VideoEndpoint
 from providers.openai_compat.protocol import progress_percent, status_state
 from tests.conftest import wait_for
+from tests.fuzz import fuzz
 from tests.providers.openai_compat.server import FakeVideoServer, error_body
 
 pytestmark = pytest.mark.django_db
@@ -375,9 +376,7 @@ EVENTS = st.one_of(
 )
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@fuzz(60)
 @given(event=EVENTS)
 def test_fuzz_any_signed_body_gets_a_200_or_a_400_and_moves_no_job(
     endpoint, server, user, client, event
