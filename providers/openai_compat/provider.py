@@ -184,8 +184,8 @@ class OpenAICompatProvider(Provider):
         """The server's job for this key: none if no create was ever sent for it (or the
         server certainly made nothing), the saved id if the create answered, else the one
         listed job proven to be the create's (its outcome was unknown: a timeout, a 5xx, a
-        killed worker; see ``_reconcile``). Raises TransientError while the job may still
-        appear or the server cannot be asked, so nothing is sent while the outcome is
+        killed worker; see ``reconcile.reconcile``). Raises TransientError while the job may
+        still appear or the server cannot be asked, so nothing is sent while the outcome is
         unknown, and PermanentError once it cannot be proven. ``taken`` says which listed
         jobs already belong to a generation."""
         try:
