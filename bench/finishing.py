@@ -81,6 +81,8 @@ def main() -> None:
     args = parser.parse_args()
 
     var = Path(tempfile.mkdtemp(prefix="studio-bench-finish-"))
+    # A bench is a local trial: no SECRET_KEY needed, plain HTTP on loopback.
+    os.environ.setdefault("DEBUG", "1")
     os.environ.update(DJANGO_SETTINGS_MODULE="studio.settings", STUDIO_VAR_DIR=str(var))
     os.environ.pop("DATABASE_URL", None)
     import django

@@ -23,6 +23,14 @@ from core.objectstore import StudioS3Storage
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 256 * 1024
+# A byte position with more digits than this is past the end of any file we store; reading
+# it as a number would cost time (and Python refuses past 4,300 digits).
+_MAX_DIGITS = 18
+
+
+def _position(digits: str) -> int:
+    """A Range header's byte position, clamped: a huge number is simply "past the end"."""
+    return int(digits) if len(digits) <= _MAX_DIGITS else 10**_MAX_DIGITS
 
 
 def serve_file(
@@ -72,10 +80,10 @@ def serve_file(
         whole["Cache-Control"] = "private, max-age=3600"
         return whole
     if match[1]:
-        start = int(match[1])
-        end = min(int(match[2]), size - 1) if match[2] else size - 1
+        start = _position(match[1])
+        end = min(_position(match[2]), size - 1) if match[2] else size - 1
     else:
-        start, end = max(0, size - int(match[2])), size - 1
+        start, end = max(0, size - _position(match[2])), size - 1
     if start > end or start >= size:
         refused = HttpResponse(status=416)
         refused["Content-Range"] = f"bytes */{size}"

@@ -22,6 +22,7 @@ from generations.models import Generation, Video
 from generations.services.transitions import generation_end, generation_transition
 from generations.states import State
 from media import MediaError
+from media.probe import frame_pixels
 from media.provenance import ProvenanceError, read_credentials
 from media.watermark import WatermarkReading, read_watermark
 
@@ -88,6 +89,15 @@ class VerifyReport:
     names_other_video: bool  # the watermark names a Video of this studio the viewer may not see
 
 
+def _check_pixels(path: Path) -> None:
+    """Refuse an image or video whose frames are over STUDIO_UPLOAD_MAX_PIXELS, from its
+    header, before anything decodes a pixel of it (a 140 KB PNG can hold 144 megapixels)."""
+    limit = settings.STUDIO_UPLOAD_MAX_PIXELS
+    if frame_pixels(path) > limit:
+        megapixels = f"{limit / 1e6:.1f}".removesuffix(".0")
+        raise ValidationError(f"Images and videos up to {megapixels} megapixels can be checked.")
+
+
 def file_verify(*, upload: UploadedFile[bytes], viewer: User) -> VerifyReport:
     """Read an uploaded file's Content Credentials and invisible watermark; nothing is kept.
     Raises ValidationError for a file over the upload limit."""
@@ -99,6 +109,7 @@ def file_verify(*, upload: UploadedFile[bytes], viewer: User) -> VerifyReport:
         with path.open("wb") as f:
             for chunk in upload.chunks():
                 f.write(chunk)
+        _check_pixels(path)
         credentials = read_credentials(path, identity=signing_identity())
         try:
             reading: WatermarkReading | None = read_watermark(path)

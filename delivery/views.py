@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from core.http import AuthedRequest
 from core.serving import serve_file
+from core.uploads import refuse_oversized
 from delivery import finishing, services
 from delivery.forms import VerifyForm
 from generations import selectors
@@ -68,7 +69,9 @@ def admin_video_poster(request: HttpRequest, video_id: str) -> HttpResponseBase:
 def verify(request: AuthedRequest) -> HttpResponse:
     """Check any image or video: its Content Credentials and whether our invisible
     watermark names a Video of this studio (which one only for its owner)."""
-    form = VerifyForm(request.POST or None, request.FILES or None)
+    form = VerifyForm(request.POST, request.FILES) if request.method == "POST" else VerifyForm()
+    if request.method == "POST":
+        refuse_oversized(request, form)
     report = None
     if request.method == "POST" and form.is_valid():
         try:

@@ -23,6 +23,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.plans import account_get_for_user
 from core.http import AuthedRequest
 from core.serving import serve_file
+from core.uploads import refuse_oversized
 from generations import selectors, services
 from generations.forms import GenerateForm, UploadForm
 from generations.models import Generation, Video
@@ -216,6 +217,7 @@ def _assets_panel(
 @require_POST
 def asset_upload(request: AuthedRequest) -> HttpResponse:
     form = UploadForm(request.POST, request.FILES)
+    refuse_oversized(request, form)
     asset = None
     if form.is_valid():
         try:

@@ -99,6 +99,32 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+def frame_pixels(path: str | Path) -> int:
+    """Pixels in one frame of an image or video, read from its header alone (no pixel is
+    decoded), so a huge image can be refused cheaply; 0 when the file is neither or its
+    header cannot be read. An image too large for Pillow to open at all counts as huge."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            kind = sniff(f.read(4096))
+        if kind in _IMAGE_TYPES:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(path, formats=[_IMAGE_TYPES[kind][2]]) as image:
+                    return int(image.size[0]) * int(image.size[1])
+        if kind in _VIDEO_TYPES:
+            with av.open(str(path), format=_VIDEO_TYPES[kind][2]) as container:
+                stream = first_video_stream(container)
+                if stream is None:
+                    return 0
+                return int(stream.codec_context.width or 0) * int(stream.codec_context.height or 0)
+    except Image.DecompressionBombError:
+        return 1 << 62
+    except Exception:  # a damaged header: the readers that follow say what is wrong
+        return 0
+    return 0
+
+
 def file_sha256(path: str | Path) -> str:
     """SHA-256 of a file, read in blocks."""
     digest = hashlib.sha256()

@@ -102,6 +102,8 @@ class JobStatus:
     # Seconds the provider asks us to wait before the next poll, when it says so.
     retry_after: float | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    # Something odd about the answer worth a line in the job's event log (once per job).
+    warning: str = ""
 
 
 class ProviderError(Exception):

@@ -7,11 +7,14 @@ variable.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from studio.env import env_bool, env_float, env_int, env_list, env_str
 from studio.logs import logging_config
@@ -23,7 +26,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("STUDIO_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY") or "insecure-dev-key-set-SECRET_KEY-in-production"
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Studio will not run in production (DEBUG=0) with a "
+            "key anyone could read: set SECRET_KEY to a long random string (for example "
+            "the output of `python -c 'import secrets; print(secrets.token_urlsafe(50))'`),"
+            " or DEBUG=1 for a local trial."
+        )
+    SECRET_KEY = "insecure-dev-key-only-for-DEBUG-1"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -35,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
     "accounts",
     "generations",
     "delivery",
@@ -55,6 +68,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"
@@ -93,6 +109,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes first: it refuses a locked-out login before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
@@ -145,8 +166,68 @@ if STUDIO_STORAGE == "s3":
         },
     }
 
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+# --- Production security: on by default whenever DEBUG is off; each has an override. --------
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+# Behind a proxy that ends TLS and says so in X-Forwarded-Proto (without it such a proxy
+# would see an endless redirect to https).
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Content Security Policy (Django's own middleware): scripts, styles, media and frames only
+# from this site; no plugins, no inline script. htmx adds one inline <style> for its
+# indicators, hence 'unsafe-inline' for styles only.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:", "blob:"],
+    "media-src": [CSP.SELF, "blob:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+if STUDIO_STORAGE == "s3" and STUDIO_S3_SERVE == "redirect":
+    # Players and posters follow the access-checked views' presigned redirects to the bucket.
+    _bucket_url = env_str("STUDIO_S3_PUBLIC_ENDPOINT_URL") or env_str("STUDIO_S3_ENDPOINT_URL")
+    _bucket_origin = (
+        "{0.scheme}://{0.netloc}".format(urlsplit(_bucket_url))
+        if _bucket_url
+        else "https://*.amazonaws.com"
+    )
+    SECURE_CSP["img-src"].append(_bucket_origin)
+    SECURE_CSP["media-src"].append(_bucket_origin)
+
+# --- Request size: refused before the body is buffered -------------------------------------
+# Form fields (everything but files) held in memory at most; more is a 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+# A file up to this size is kept in memory while the request is read, larger ones on disk.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+# core.uploads stops a file past STUDIO_UPLOAD_MAX_MB before the next handlers store it.
+FILE_UPLOAD_HANDLERS = [
+    "core.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+
+# --- Login throttling (django-axes): both login pages, the creators' and the admin's -------
+AXES_ENABLED = env_bool("STUDIO_LOGIN_THROTTLE", True)
+# Failed logins before a lockout, and how long it lasts.
+AXES_FAILURE_LIMIT = env_int("STUDIO_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("STUDIO_LOGIN_LOCKOUT_MINUTES", 15.0))
+# What is counted: each name ("username", "ip_address") on its own, or "a+b" together.
+AXES_LOCKOUT_PARAMETERS: list[str | list[str]] = [
+    item.split("+") if "+" in item else item
+    for item in env_list("STUDIO_LOGIN_LOCKOUT_BY", ["username", "ip_address"])
+]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 
 # json: one object per line, with the job's ids (production); plain: readable text
 # (./dev run, where DEBUG=1). studio/logs.py.
@@ -251,3 +332,7 @@ if SENTRY_DSN:
         send_prompts=env_bool("STUDIO_SENTRY_SEND_PROMPTS", False),
         traces_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
     )
+
+# After a create whose answer was lost, how long Studio looks for its job in the server's
+# list (which may lag behind its creates) before failing it rather than sending it again.
+STUDIO_OPENAI_RECONCILE_GRACE_SECONDS = env_float("STUDIO_OPENAI_RECONCILE_GRACE_SECONDS", 30.0)

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models.fields.files import FieldFile
 
 from core import storage
+from core.uploads import too_large_message
 from generations.models import Asset, Video
 from media import MediaError
 from media.probe import probe_upload
@@ -27,6 +28,9 @@ def asset_create(*, owner: User, upload: UploadedFile[bytes]) -> Asset:
     Raises ValidationError with a plain message for anything that is not a supported,
     intact image or video within the limits; nothing is left behind in that case.
     """
+    if upload.size and upload.size > settings.STUDIO_UPLOAD_MAX_BYTES:
+        # Refused before it is copied anywhere (the request's handler stops most earlier).
+        raise ValidationError(too_large_message(), code="too_large")
     with tempfile.TemporaryDirectory(prefix="studio-upload-") as tmp:
         path = Path(tmp) / "upload"
         with path.open("wb") as f:

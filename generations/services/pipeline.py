@@ -270,6 +270,8 @@ def generation_poll(generation_id: UUID | str, *, reschedule: bool = True) -> fl
         )
         step_enqueue(POLL_TASK, generation, countdown)
         return countdown
+    if status.warning and not generation.events.filter(message=status.warning).exists():
+        generation_log(generation.pk, status.warning)
     if status.state == JobState.COMPLETED:
         if generation_transition(
             generation.pk,

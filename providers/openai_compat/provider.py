@@ -12,15 +12,24 @@ The protocol's traps, and what this adapter does about them:
   Before the create is sent a marker is written and committed (a ``SentCreate`` row);
   ``find_job`` reads it: no marker means nothing was ever sent, a marker with a job id is a
   job whose id we already have, and a marker without one means the outcome is unknown and
-  the server's recent jobs are listed (cursor pagination) for one that matches the request
-  and no other generation owns. Matching uses only fields every server returns (prompt,
-  model, size, seconds, created_at); the ``Idempotency-Key`` header is sent as well, for the
-  gateways that honour it.
+  the server's recent jobs are listed (cursor pagination). A job is adopted only when it is
+  proven ours: created after the send (on the server's own clock, from its ``Date``
+  header), every compared field (prompt, model, size, seconds; a remix's source) present and
+  equal, no other generation owning it, and no second such job. Finding none, Studio looks
+  again through a grace window (a list may lag behind its creates), then fails the job with
+  a plain message; it never guesses and never sends the create again. A create that
+  certainly made nothing (the connection was refused, a 408/429/503) leaves no marker, so
+  it is simply sent again. The ``Idempotency-Key`` header is sent as well, for the gateways
+  that honour it.
 * The dict forms of ``input_reference`` / ``video`` break the SDK's multipart encoder: the
   reference image is uploaded as a file tuple, and an extension is posted as JSON.
-* Statuses outside the SDK's list (``expired``, ``canceled``) are terminal.
-* Downloads are streamed to disk; a 403/404 on the content is retried while the server's
-  ``expires_at`` window is open, then fails the job with a plain message.
+* Status words of other dialects (``processing``, ``pending``, ``succeeded``, ``done``...,
+  see ``protocol.STATUS_WORDS``) mean what they say; a word nobody knows is read as still
+  running (until the job's deadline) and noted in the job's event log, never as an ending.
+* Downloads are streamed to disk, then checked to be a video (its first bytes and a probe)
+  before anything is stored: a gateway's HTML page with a 200 fails the job with a plain
+  message. A 403/404 on the content is retried while the server's ``expires_at`` window
+  is open, then fails the job with a plain message.
 """
 
 from __future__ import annotations
@@ -59,13 +68,21 @@ from providers.base import (
 )
 from providers.openai_compat.config import EndpointConfig
 from providers.openai_compat.models import SentCreate
+from providers.openai_compat.content import check_is_video, is_image
 from providers.openai_compat.protocol import (
+    EXPIRED,
     MODERATION_CODES,
     error_fields,
     frame_of,
     header_seconds,
+    nothing_made,
+    progress_percent,
+    status_state,
+    status_word,
     translate,
+    unknown_status_warning,
 )
+from providers.openai_compat.reconcile import reconcile
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +93,6 @@ warnings.filterwarnings("ignore", message="The Sora API", category=DeprecationWa
 # A job is polled about every POLL_AGE_FRACTION of its age: short gaps while a job is young,
 # longer ones for a long job, so a 60 s job costs ~20 looks, not 60.
 POLL_AGE_FRACTION = 0.2
-# Jobs the server lists at most when looking for one whose create outcome is unknown.
-RECONCILE_MAX_JOBS = 500
-# Server and Studio clocks may disagree by this much when matching created_at.
-CLOCK_SKEW_SECONDS = 120.0
 EXTRAS = {"thumbnail": "thumbnail.webp", "spritesheet": "spritesheet.jpg"}
 
 
@@ -179,61 +192,22 @@ class OpenAICompatProvider(Provider):
         SentCreate.objects.filter(sent_at__lt=cutoff).delete()
 
     def find_job(self, key: str, *, taken: JobsTaken = nothing_taken) -> str | None:
-        """The server's job for this key: none if no create was ever sent for it, the saved
-        id if the create answered, else a listed job that matches the request (the create's
-        outcome was unknown: a timeout, a 5xx, a killed worker). Raises TransientError when
-        the server cannot be asked, so nothing is sent while the outcome is unknown.
-        ``taken`` says which listed jobs already belong to a generation."""
+        """The server's job for this key: none if no create was ever sent for it (or the
+        server certainly made nothing), the saved id if the create answered, else the one
+        listed job proven to be the create's (its outcome was unknown: a timeout, a 5xx, a
+        killed worker; see ``reconcile.reconcile``). Raises TransientError while the job may
+        still appear or the server cannot be asked, so nothing is sent while the outcome is
+        unknown, and PermanentError once it cannot be proven. ``taken`` says which listed
+        jobs already belong to a generation."""
         marker = self._read_marker(key)
         if marker is None:
             return None
         if marker.get("job_id"):
             return str(marker["job_id"])
-        found = self._match(marker, taken)
-        if found:
-            log.info("%s: found job %s for key %s after an unknown outcome", self.slug, found, key)
-            self._write_marker(key, {**marker, "job_id": found})
+        found = reconcile(self.client, marker, taken)
+        log.info("%s: found job %s for key %s after an unknown outcome", self.slug, found, key)
+        self._write_marker(key, {**marker, "job_id": found})
         return found
-
-    def _match(self, marker: dict[str, Any], taken: JobsTaken) -> str | None:
-        since = float(marker["sent_at"]) - CLOCK_SKEW_SECONDS
-        candidates: list[Video] = []
-        newest_first, last = True, float("inf")
-        try:
-            page = self.client.videos.list(order="desc", limit=100)
-            for seen, video in enumerate(page):
-                newest_first = newest_first and video.created_at <= last
-                last = video.created_at
-                if seen >= RECONCILE_MAX_JOBS or (newest_first and video.created_at < since):
-                    # The rest are older still; a server that ignores `order` is read up
-                    # to the bound.
-                    break
-                if video.created_at >= since and self._matches(video, marker):
-                    candidates.append(video)
-        except openai.APIError as exc:
-            raise translate(exc) from exc
-        owned = taken([v.id for v in candidates])
-        free = sorted((v for v in candidates if v.id not in owned), key=lambda v: v.created_at)
-        return free[0].id if free else None
-
-    @staticmethod
-    def _matches(video: Video, marker: dict[str, Any]) -> bool:
-        """Whether a listed job is the one the marker's request made. Fields a server
-        leaves out of its answer are not held against the job."""
-        if marker["operation"] == "create":
-            fields: tuple[str, ...] = ("prompt", "model", "size", "seconds")
-        else:
-            fields = ("prompt",)
-        if marker["operation"] == "remix" and video.remixed_from_video_id not in (
-            None,
-            marker["source"],
-        ):
-            return False
-        for field in fields:
-            value = getattr(video, field, None)
-            if value not in (None, "") and str(value) != str(marker[field]):
-                return False
-        return True
 
     def submit(self, request: JobRequest) -> str:
         """Send one create (or remix / extension) with no retries and return the job id.
@@ -260,8 +234,8 @@ class OpenAICompatProvider(Provider):
             video = self._send(request, model=model, size=size, seconds=seconds, headers=headers)
         except openai.APIError as exc:
             error = translate(exc)
-            if not error.transient:
-                # The server refused it outright: no job exists to find later.
+            if not error.transient or nothing_made(exc):
+                # The server refused it, or never got it: no job exists to find later.
                 self._forget_marker(request.key)
             raise error from exc
         self._write_marker(request.key, {**marker, "job_id": video.id})
@@ -314,8 +288,11 @@ class OpenAICompatProvider(Provider):
 
     def status_of(self, video: Video, headers: Mapping[str, str]) -> JobStatus:
         status = str(video.status)
-        progress = int(video.progress or 0)
-        if status in ("queued", "in_progress"):
+        progress = progress_percent(video.progress)
+        meaning = status_state(status)
+        if meaning is None and video.error is not None:
+            meaning = JobState.FAILED  # a word we do not know, but an error: an ending
+        if meaning in (JobState.QUEUED, JobState.RUNNING, None):
             age = max(0.0, time.time() - float(video.created_at or time.time()))
             interval = min(
                 settings.STUDIO_POLL_MAX_SECONDS,
@@ -326,9 +303,13 @@ class OpenAICompatProvider(Provider):
                 # for a webhook that never comes.
                 interval = settings.STUDIO_POLL_MAX_SECONDS
             hint = header_seconds(headers, "openai-poll-after-ms", "retry-after-ms", "retry-after")
-            state = JobState.QUEUED if status == "queued" else JobState.RUNNING
-            return JobStatus(state, progress=progress, retry_after=max(interval, hint or 0.0))
-        if status == "completed":
+            return JobStatus(
+                meaning or JobState.RUNNING,
+                progress=progress,
+                retry_after=max(interval, hint or 0.0),
+                warning="" if meaning else unknown_status_warning(status),
+            )
+        if meaning == JobState.COMPLETED:
             return JobStatus(JobState.COMPLETED, progress=100)
         error = video.error
         code = str(getattr(error, "code", "") or "")
@@ -340,15 +321,9 @@ class OpenAICompatProvider(Provider):
                 error_message="The video server's content policy refused this video"
                 + (f": {message}" if message else "."),
             )
-        if status in ("canceled", "cancelled"):
-            return JobStatus(JobState.CANCELED, error_code=status)
-        if status == "failed":
-            return JobStatus(
-                JobState.FAILED,
-                error_code=code or "failed",
-                error_message=message or "The video server could not make this video.",
-            )
-        if status == "expired":
+        if meaning == JobState.CANCELED:
+            return JobStatus(JobState.CANCELED, error_code="canceled")
+        if status_word(status) == EXPIRED:
             return JobStatus(
                 JobState.FAILED,
                 error_code="expired",
@@ -356,8 +331,8 @@ class OpenAICompatProvider(Provider):
             )
         return JobStatus(
             JobState.FAILED,
-            error_code=status or "unknown",
-            error_message=f"The video server ended the job as {status!r}.",
+            error_code=code or "failed",
+            error_message=message or "The video server could not make this video.",
         )
 
     # --- downloads -------------------------------------------------------------------------
@@ -377,6 +352,7 @@ class OpenAICompatProvider(Provider):
             raise translate(exc) from exc
         except openai.APIError as exc:
             raise translate(exc) from exc
+        check_is_video(target)
         return [target]
 
     def _stream(self, job_id: str, variant: str, target: Path) -> None:
@@ -417,6 +393,10 @@ class OpenAICompatProvider(Provider):
                 self._stream(job_id, variant, target)
             except openai.APIError as exc:
                 log.info("%s: no %s for %s: %s", self.slug, variant, job_id, exc)
+                target.unlink(missing_ok=True)
+                continue
+            if not is_image(target):
+                log.warning("%s: the %s of %s is not an image; skipped", self.slug, variant, job_id)
                 target.unlink(missing_ok=True)
                 continue
             found[variant] = target

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
 from django.views.decorators.csrf import csrf_exempt
@@ -24,12 +25,33 @@ from providers.openai_compat.provider import OpenAICompatProvider, endpoint_prov
 log = logging.getLogger(__name__)
 
 EVENTS = frozenset({"video.completed", "video.failed"})
+# Longer than any job id a server hands out; a longer one is not an event of ours.
+MAX_JOB_ID_CHARS = 200
+
+
+def event_fields(body: bytes) -> tuple[str, str] | None:
+    """The ``type`` and ``data.id`` of a webhook body, or None unless it is a JSON object
+    whose ``type`` is a string and whose ``data.id`` is a short, non-empty string."""
+    try:
+        event: Any = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(event, dict):
+        return None
+    kind, data = event.get("type"), event.get("data")
+    if not isinstance(kind, str) or not isinstance(data, dict):
+        return None
+    job_id = data.get("id")
+    if not isinstance(job_id, str) or not 0 < len(job_id) <= MAX_JOB_ID_CHARS:
+        return None
+    return kind, job_id
 
 
 @csrf_exempt
 @require_POST
 def openai_webhook(request: HttpRequest, slug: str) -> HttpResponse:
-    """400 for a bad or stale signature; else 200, after the pipeline looked at the job."""
+    """400 for a bad or stale signature or a body that is not an event; else 200, after the
+    pipeline looked at the job."""
     config = endpoint_config(slug)
     if config is None or not config.enabled or not config.webhook_secret:
         return HttpResponseNotFound("No such webhook.")
@@ -38,12 +60,16 @@ def openai_webhook(request: HttpRequest, slug: str) -> HttpResponse:
         provider.client.webhooks.verify_signature(
             request.body, dict(request.headers), secret=config.webhook_secret
         )
-        event = json.loads(request.body)
-        kind, job_id = event["type"], str(event["data"]["id"])
-    except (InvalidWebhookSignatureError, ValueError, KeyError, TypeError) as exc:
+    except (InvalidWebhookSignatureError, ValueError, TypeError) as exc:
         log.warning("webhook for %s refused: %s", slug, exc)
         metrics.count("webhook_deliveries", provider=provider.slug, outcome="refused")
-        return HttpResponseBadRequest("Bad or stale signature, or not an event.")
+        return HttpResponseBadRequest("Bad or stale signature.")
+    fields = event_fields(request.body)
+    if fields is None:
+        log.warning("webhook for %s refused: the body is not a video event", slug)
+        metrics.count("webhook_deliveries", provider=provider.slug, outcome="refused")
+        return HttpResponseBadRequest("Not a video event.")
+    kind, job_id = fields
     if kind in EVENTS:
         job_updated.send(sender=OpenAICompatProvider, provider=provider.slug, job_id=job_id)
     metrics.count("webhook_deliveries", provider=provider.slug, outcome="accepted")

@@ -12,6 +12,12 @@ accepted and then answered with a 500 (``accept_then_fail``), a create held unti
 (``stall_create``, for timeouts and killed workers), jobs that end ``failed`` (moderation),
 ``expired`` or ``canceled`` (``outcome``), slow progress (``render_seconds``), and no
 thumbnail / spritesheet (``extras``). Every request is counted in ``calls``.
+
+And it can speak like other servers do: another dialect's status words (``dialect``, e.g.
+``{"in_progress": "processing"}``), a list that leaves fields out of its jobs
+(``list_omits``) or lags behind its creates (``list_lag`` seconds), jobs made by another
+client of the same account (``add_job``), and content answered with something that is not
+a video, such as an HTML page with a 200 (``content_body``).
 """
 
 from __future__ import annotations
@@ -147,6 +153,11 @@ class FakeVideoServer:
         self.outcome = "completed"
         self.extras = True
         self.poll_after_ms: int | None = None
+        self.dialect: dict[str, str] = {}
+        self.list_omits: set[str] = set()
+        self.list_lag = 0.0
+        # Per variant ("video", "thumbnail", "spritesheet"): what a 200 answers instead.
+        self.content_body: dict[str, tuple[bytes, str]] = {}
         self.stall_create = threading.Event()  # set: creates are held until released
         self.release_create = threading.Event()
         self.create_arrived = threading.Event()
@@ -223,6 +234,10 @@ class FakeVideoServer:
             for job in self.jobs.values():
                 job.render_seconds = min(job.render_seconds, time.time() - job.created_at)
 
+    def speak(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A job as this server's dialect says it."""
+        return {**body, "status": self.dialect.get(body["status"], body["status"])}
+
     @property
     def creates(self) -> int:
         return self.calls["create"] + self.calls["remix"] + self.calls["extend"]
@@ -236,7 +251,7 @@ class FakeVideoServer:
         msg_id = msg_id or "msg_" + secrets.token_hex(8)
         stamp = str(int(time.time()) if timestamp is None else timestamp)
         key = base64.b64decode(self.webhook_secret.removeprefix("whsec_"))
-        mac = hmac.new(key, f"{msg_id}.{stamp}.{body.decode()}".encode(), hashlib.sha256)
+        mac = hmac.new(key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256)
         signature = base64.b64encode(mac.digest()).decode()
         return {
             "webhook-id": msg_id,
@@ -436,7 +451,7 @@ class FakeVideoServer:
                     server.accept_then_fail -= 1
                     self._json(500, error_body("The server had an error.", type_="server_error"))
                     return
-                self._json(200, job.as_video(time.time()))
+                self._json(200, server.speak(job.as_video(time.time())))
 
             def _remix(self, parent_id: str, fields: dict[str, Any]) -> None:
                 server.calls["remix"] += 1
@@ -482,7 +497,7 @@ class FakeVideoServer:
                 headers = {}
                 if server.poll_after_ms is not None:
                     headers["openai-poll-after-ms"] = str(server.poll_after_ms)
-                self._json(200, job.as_video(time.time()), headers)
+                self._json(200, server.speak(job.as_video(time.time())), headers)
 
             def _content(self, job_id: str, variant: str) -> None:
                 server.calls[f"content:{variant}"] += 1
@@ -494,7 +509,9 @@ class FakeVideoServer:
                 if job.as_video(time.time())["status"] != "completed":
                     self._error(400, "Video is not ready yet.")
                     return
-                if variant == "video":
+                if variant in server.content_body:
+                    self._send(200, *server.content_body[variant])
+                elif variant == "video":
                     self._send(200, sample_mp4(), "video/mp4")
                 elif variant in ("thumbnail", "spritesheet") and server.extras:
                     fmt = "WEBP" if variant == "thumbnail" else "JPEG"
@@ -509,7 +526,10 @@ class FakeVideoServer:
                     return
                 now = time.time()
                 with server._lock:
-                    jobs = sorted(server.jobs.values(), key=lambda j: (j.created_at, j.id))
+                    jobs = sorted(
+                        (j for j in server.jobs.values() if j.created_at <= now - server.list_lag),
+                        key=lambda j: (j.created_at, j.id),
+                    )
                 if query.get("order", "desc") == "desc":
                     jobs.reverse()
                 after = query.get("after")
@@ -518,7 +538,11 @@ class FakeVideoServer:
                     jobs = jobs[ids.index(after) + 1 :] if after in ids else []
                 limit = min(int(query.get("limit", 20)), server.page_size_cap)
                 page = jobs[:limit]
-                data = [j.as_video(now) for j in page]
+                data = [
+                    {k: v for k, v in server.speak(j.as_video(now)).items()
+                     if k not in server.list_omits}
+                    for j in page
+                ]  # fmt: skip
                 self._json(
                     200,
                     {
