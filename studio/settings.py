@@ -180,7 +180,7 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
 # Content Security Policy (Django's own middleware): scripts, styles, media and frames only
 # from this site; no plugins, no inline script. htmx adds one inline <style> for its
 # indicators, hence 'unsafe-inline' for styles only.
-SECURE_CSP = {
+SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],

@@ -67,8 +67,8 @@ from providers.base import (
     nothing_taken,
 )
 from providers.openai_compat.config import EndpointConfig
-from providers.openai_compat.models import SentCreate
 from providers.openai_compat.content import check_is_video, is_image
+from providers.openai_compat.models import SentCreate
 from providers.openai_compat.protocol import (
     EXPIRED,
     MODERATION_CODES,
