@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "audit",
+    "policy",
     "accounts",
     "generations",
     "delivery",
@@ -50,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "audit.middleware.AuditRequestMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"
@@ -198,3 +201,19 @@ STUDIO_OPENAI_ENDPOINTS = env_str("STUDIO_OPENAI_ENDPOINTS")
 STUDIO_OPENAI_TIMEOUT_SECONDS = env_float("STUDIO_OPENAI_TIMEOUT_SECONDS", 60.0)
 # How long after completion a server's video stays downloadable when it names no expiry.
 STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS = env_float("STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS", 3600.0)
+
+# --- Running Studio for others (sign-up e-mail, moderation, audit) -------------------------
+# E-mail (invitations, verification, approvals): the console backend prints messages until
+# the operator names a real one (django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "studio@localhost")
+# The key for the moderation endpoint named in admin (Policy settings); empty sends none.
+STUDIO_MODERATION_API_KEY = env_str("STUDIO_MODERATION_API_KEY")
+# Behind a proxy: the request header holding the client's address for the audit trail
+# (e.g. HTTP_X_FORWARDED_FOR); empty trusts only REMOTE_ADDR.
+STUDIO_CLIENT_IP_HEADER = env_str("STUDIO_CLIENT_IP_HEADER")
