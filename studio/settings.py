@@ -205,12 +205,20 @@ STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS = env_float("STUDIO_OPENAI_DOWNLOAD_WINDOW
 # --- Running Studio for others (sign-up e-mail, moderation, audit) -------------------------
 # E-mail (invitations, verification, approvals): the console backend prints messages until
 # the operator names a real one (django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST).
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25)
-EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
-EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+_mail_backend = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+_smtp_options: dict[str, object] = {
+    "host": env_str("EMAIL_HOST", "localhost"),
+    "port": env_int("EMAIL_PORT", 25),
+    "username": env_str("EMAIL_HOST_USER"),
+    "password": env_str("EMAIL_HOST_PASSWORD"),
+    "use_tls": env_bool("EMAIL_USE_TLS", False),
+}
+MAILERS = {
+    "default": {
+        "BACKEND": _mail_backend,
+        "OPTIONS": _smtp_options if _mail_backend.endswith(".smtp.EmailBackend") else {},
+    }
+}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "studio@localhost")
 # The key for the moderation endpoint named in admin (Policy settings); empty sends none.
 STUDIO_MODERATION_API_KEY = env_str("STUDIO_MODERATION_API_KEY")
