@@ -196,7 +196,11 @@ def test_a_waitlisted_person_sees_their_position_and_cannot_generate_until_appro
     assert Generation.objects.filter(owner__username="jon").count() == 1
     assert "You are number 1 on the waitlist" in first.get(reverse("waitlist")).content.decode()
     record = AuditRecord.objects.get(action="signup.approved")
-    assert (record.actor_name, record.target_id, record.detail["user"]) == ("op", str(jon.pk), "jon")
+    assert (record.actor_name, record.target_id, record.detail["user"]) == (
+        "op",
+        str(jon.pk),
+        "jon",
+    )
 
     ivy = Account.objects.get(user__username="ivy")
     operator_client.post(

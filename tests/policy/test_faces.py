@@ -21,7 +21,6 @@ from tests.policy.helpers import face_png, landscape_png, post_generate
 pytestmark = pytest.mark.django_db
 
 
-
 def refuse_faces(on: bool) -> None:
     row = PolicySettings.load()
     row.refuse_faces = on

@@ -70,9 +70,12 @@ def test_a_score_under_its_threshold_passes(owner_client, server):
     post_generate(owner_client, "a playground scuffle, cartoon style")
 
     assert Generation.objects.count() == 1
-    assert server.verdict("a playground scuffle, cartoon", None)["results"][0]["category_scores"][
-        "violence"
-    ] == 0.3
+    assert (
+        server.verdict("a playground scuffle, cartoon", None)["results"][0]["category_scores"][
+            "violence"
+        ]
+        == 0.3
+    )
     assert len(server.inputs) == 1
 
 
@@ -127,7 +130,9 @@ def test_an_outage_refuses_with_try_again_later_when_the_operator_says_so(
     assert not Generation.objects.exists()
     refusal = Refusal.objects.get()
     assert refusal.rule.startswith("moderation unavailable (")
-    assert ("APIConnectionError" if down == "unreachable" else "InternalServerError") in refusal.rule
+    assert (
+        "APIConnectionError" if down == "unreachable" else "InternalServerError"
+    ) in refusal.rule
 
 
 @pytest.mark.parametrize("down", ["unreachable", "error 503"])
