@@ -1,5 +1,7 @@
-"""What a creator may do: Plan (limits on settings, priority, concurrent jobs, downloads)
-and Account (a creator's plan; its row is also the lock that makes quota counting safe).
+"""What a creator may do: Plan (limits on settings, priority, concurrent jobs, jobs per day,
+downloads) and Account (a creator's plan and standing: waiting, approved or refused, e-mail
+confirmed, on probation; its row is also the lock that makes quota counting safe); how
+people join: SignupSettings (the operator's sign-up mode) and Invitation.
 
 The tables keep the names they had in the generations app (``generations_plan``,
 ``generations_account``): moving the models moved no rows."""

@@ -102,17 +102,18 @@ def signup_create(
     *, user: User, request: HttpRequest, invitation: Invitation | None = None
 ) -> Account:
     """Give a just-saved user their account as the sign-up mode says: on the waitlist (mode
-    waitlist), through ``invitation`` (mode invite: used up here, at most once), or open; on
-    the probation plan when the operator set one; asked to confirm their e-mail when the
-    operator wants that. Call inside the transaction that saved the user: raises
-    InvitationInvalid (the caller's transaction then rolls the user back)."""
+    waitlist, unless invited), through ``invitation`` (needed in mode invite, optional in
+    the others; used up here, at most once), or open; on the probation plan when the
+    operator set one; asked to confirm their e-mail when the operator wants that. Call
+    inside the transaction that saved the user: raises InvitationInvalid (the caller's
+    transaction then rolls the user back)."""
     settings_row = SignupSettings.load()
     now = timezone.now()
     fields = _account_fields(settings_row, now)
     mode = settings_row.mode
-    if mode == SignupSettings.Mode.INVITE:
-        if invitation is None:
-            raise InvitationInvalid
+    if mode == SignupSettings.Mode.INVITE and invitation is None:
+        raise InvitationInvalid
+    if invitation is not None:
         claimed = Invitation.objects.filter(
             pk=invitation.pk,
             accepted_at__isnull=True,
@@ -121,7 +122,7 @@ def signup_create(
         ).update(accepted_at=now, accepted_by=user)
         if claimed != 1:
             raise InvitationInvalid
-    if mode == SignupSettings.Mode.WAITLIST:
+    if mode == SignupSettings.Mode.WAITLIST and invitation is None:
         fields["standing"] = Account.Standing.WAITING
     if settings_row.verify_email:
         fields["needs_email_verification"] = True

@@ -23,6 +23,7 @@ urlpatterns = [
     ),
     path("signup/", views.signup, name="signup"),
     path("signup/waitlist/", views.waitlist, name="waitlist"),
+    path("signup/verify/resend/", views.verify_email_resend, name="verify_email_resend"),
     path("signup/verify/<str:token>/", views.verify_email, name="verify_email"),
     path("invitations/", views.invitations, name="invitations"),
 ]

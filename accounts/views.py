@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import signup as signups
 from accounts.forms import InvitationForm, SignupForm
@@ -21,18 +21,21 @@ from core.http import AuthedRequest
 
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
+    """The sign-up page. Invite-only: only with a usable invitation link. In the other
+    modes an invitation is optional (and lets its guest skip the waitlist)."""
     if request.user.is_authenticated:
         return redirect("dashboard")
     settings_row = SignupSettings.load()
-    invite_only = settings_row.mode == SignupSettings.Mode.INVITE
     token = request.POST.get("invite") or request.GET.get("invite") or ""
     invitation: Invitation | None = None
-    if invite_only:
+    if token or settings_row.mode == SignupSettings.Mode.INVITE:
         try:
             invitation = signups.invitation_find(token)
         except signups.InvitationInvalid:
-            context: dict[str, object] = {"invite_only": True, "invalid": bool(token)}
-            return render(request, "registration/signup.html", context, status=403)
+            if settings_row.mode == SignupSettings.Mode.INVITE:
+                context: dict[str, object] = {"invite_only": True, "invalid": bool(token)}
+                return render(request, "registration/signup.html", context, status=403)
+            token = ""
     form = SignupForm(
         request.POST or None,
         initial={"invite": token},
@@ -50,6 +53,8 @@ def signup(request: HttpRequest) -> HttpResponse:
             login(request, user)
             if account.standing == Account.Standing.WAITING:
                 return redirect("waitlist")
+            if account.needs_email_verification and account.email_verified_at is None:
+                messages.info(request, f"We sent a link to {user.email}: follow it to start.")
             return redirect("dashboard")
     context = {"form": form, "mode": settings_row.mode, "invitation": invitation}
     return render(request, "registration/signup.html", context)
@@ -73,6 +78,16 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
     if account is None:
         return render(request, "registration/verify_email.html", {"ok": False}, status=400)
     return render(request, "registration/verify_email.html", {"ok": True, "account": account})
+
+
+@login_required
+@require_POST
+def verify_email_resend(request: AuthedRequest) -> HttpResponse:
+    account = account_get_for_user(request.user)
+    if account.needs_email_verification and account.email_verified_at is None:
+        signups.email_verification_send(request.user, request)
+        messages.info(request, f"We sent a new link to {request.user.email}.")
+    return redirect("waitlist")
 
 
 @login_required

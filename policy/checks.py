@@ -27,10 +27,16 @@ class PolicyRefused(Exception):
         self.reason, self.stage, self.rule = reason, stage, rule
 
 
-def _refuse(*, stage: str, rule: str, reason: str, user_id: int | None, excerpt: str) -> None:
+def refusal_log(*, stage: str, rule: str, reason: str, user_id: int | None, excerpt: str) -> None:
+    """Log one refusal (also a provider's, at the output stage, which keeps its job's
+    ``rejected`` state)."""
     Refusal.objects.create(
         user_id=user_id, stage=stage, rule=rule[:200], reason=reason[:200], excerpt=excerpt[:2000]
     )
+
+
+def _refuse(*, stage: str, rule: str, reason: str, user_id: int | None, excerpt: str) -> None:
+    refusal_log(stage=stage, rule=rule, reason=reason, user_id=user_id, excerpt=excerpt)
     raise PolicyRefused(reason, stage=stage, rule=rule)
 
 

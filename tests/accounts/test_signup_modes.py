@@ -254,3 +254,34 @@ def test_email_verification_holds_generating_until_the_link_is_followed(
     generate(client)
     assert Generation.objects.filter(owner__username="lea").count() == 1
     assert AuditRecord.objects.filter(action="email.verified", actor_name="lea").exists()
+
+
+def test_a_lost_verification_link_can_be_sent_again(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    set_mode(mode=SignupSettings.Mode.OPEN, verify_email=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_up(client, "max", email="max@example.com")
+    page = client.get(reverse("waitlist")).content.decode()
+    assert "Confirm your e-mail address first" in page
+
+    client.post(reverse("verify_email_resend"))
+
+    assert [m.to for m in mailoutbox] == [["max@example.com"]] * 2
+    assert client.get(link_in(mailoutbox[1])).status_code == 200
+    generate(client)
+    assert Generation.objects.filter(owner__username="max").count() == 1
+
+
+def test_an_invited_person_skips_the_waitlist(operator_client, client_factory, mailoutbox):
+    set_mode(mode=SignupSettings.Mode.WAITLIST)
+    invite_by_admin(operator_client, "ned@example.com")
+    token = link_in(mailoutbox[0]).split("invite=")[1]
+    guest = client_factory()
+
+    assert sign_up(guest, "ned", invite=token)["Location"] == reverse("dashboard")
+    generate(guest)
+    assert Generation.objects.filter(owner__username="ned").count() == 1
+    other = client_factory()
+    assert sign_up(other, "ola")["Location"] == reverse("waitlist")
+    assert Account.objects.get(user__username="ola").standing == Account.Standing.WAITING
