@@ -53,7 +53,8 @@ class AuditRecordAdmin(admin.ModelAdmin[AuditRecord]):
     list_filter = ("action", "target_type", ("at", admin.DateFieldListFilter))
     search_fields = ("actor_name", "action", "target_repr", "target_id", "ip")
     date_hierarchy = "at"
-    readonly_fields = (*CSV_COLUMNS, "actor")
+    # Not the actor itself: their user row may be gone (the record keeps their name).
+    readonly_fields = CSV_COLUMNS
     fields = readonly_fields
     actions = None
     change_list_template = "admin/audit/auditrecord/change_list.html"

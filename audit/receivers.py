@@ -1,12 +1,12 @@
 """Signal receivers that feed the audit trail: logins, logouts and failed logins (from
 Django's auth signals, whichever page or throttle sits in front), and every add, change and
-delete made through Django admin (from admin's own LogEntry rows)."""
+delete made through Django admin (from admin's own LogEntry rows, one by one or in bulk)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
+from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry, LogEntryManager
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import post_save
 from django.http import HttpRequest
@@ -46,7 +46,26 @@ def on_admin_log(sender: Any, instance: LogEntry, created: bool, **_: Any) -> No
     )
 
 
+def _record_bulk_logs() -> None:
+    """Admin logs several objects at once (a bulk delete) with ``bulk_create``, which sends
+    no ``post_save``: wrap the manager's one method that does it, so those are recorded too."""
+    original = LogEntryManager.log_actions
+    if getattr(original, "audited", False):
+        return
+
+    def log_actions(self: LogEntryManager, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        if isinstance(result, list) and len(result) > 1:
+            for entry in result:
+                on_admin_log(LogEntry, entry, created=True)
+        return result
+
+    log_actions.audited = True  # type: ignore[attr-defined]
+    LogEntryManager.log_actions = log_actions  # type: ignore[method-assign]
+
+
 def connect() -> None:
+    _record_bulk_logs()
     user_logged_in.connect(on_login, dispatch_uid="audit.login")
     user_logged_out.connect(on_logout, dispatch_uid="audit.logout")
     user_login_failed.connect(on_login_failed, dispatch_uid="audit.login_failed")

@@ -6,9 +6,15 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    import cv2
+
+# OpenCV is imported inside the functions: every process that validates a spec imports this
+# module, and only those that look for a face need the library loaded.
 
 # Images are scaled down to this many pixels on the long side first (the cascade's time
 # grows with the area: 800 px took about 1.6x as long on the bench machine), and its
@@ -18,6 +24,7 @@ MAX_SIDE = 640
 
 @cache
 def _detector() -> cv2.CascadeClassifier:
+    import cv2
     path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
     detector = cv2.CascadeClassifier(str(path))
     if detector.empty():
@@ -27,6 +34,7 @@ def _detector() -> cv2.CascadeClassifier:
 
 def count_faces(image: np.ndarray) -> int:
     """How many frontal faces OpenCV finds in an RGB or grey ``image`` array."""
+    import cv2
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     height, width = grey.shape[:2]
     scale = MAX_SIDE / max(height, width)

@@ -9,9 +9,10 @@ import io
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 import audit
-from accounts.models import Plan
+from accounts.models import Invitation, Plan
 from accounts.plans import account_get_for_user
 from audit.models import AppendOnlyError, AuditRecord
 from policy.models import Rule
@@ -112,6 +113,27 @@ def test_plan_and_policy_edits_in_admin_are_recorded(operator_client):
     assert (rule_add.target_type, rule_add.target_id) == ("policy.rule", str(rule.pk))
 
 
+def test_a_bulk_delete_in_admin_records_every_object(operator_client, operator):
+    first, second = (
+        Invitation.objects.create(
+            email=f"{n}@example.com", token_sha256=n * 64, expires_at=timezone.now()
+        )
+        for n in "ab"
+    )
+    response = operator_client.post(
+        reverse("admin:accounts_invitation_changelist"),
+        {"action": "delete_selected", "_selected_action": [first.pk, second.pk], "post": "yes"},
+    )
+
+    assert response.status_code == 302
+    assert not Invitation.objects.exists()
+    deleted = AuditRecord.objects.filter(action="admin.delete", target_type="accounts.invitation")
+    assert sorted(deleted.values_list("target_id", flat=True)) == sorted(
+        [str(first.pk), str(second.pk)]
+    )
+    assert {r.actor_name for r in deleted} == {"op"}
+
+
 def test_a_creators_plan_change_suspension_and_role_change_are_recorded(operator, user):
     account = account_get_for_user(user)
     pro = Plan.objects.get(name="Pro")
@@ -148,6 +170,7 @@ def test_records_cannot_be_added_changed_or_deleted_in_admin(operator_client, op
     assert operator_client.get(reverse("admin:audit_auditrecord_add")).status_code == 403
     view = operator_client.get(change_url)
     assert view.status_code == 200
+    assert "k_1" in view.content.decode()
     assert 'type="submit"' not in view.content.decode().split('id="content-main"')[1]
     assert operator_client.post(change_url, {"action": "tampered"}).status_code == 403
     delete_url = reverse("admin:audit_auditrecord_delete", args=[record.pk])
