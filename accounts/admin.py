@@ -144,6 +144,7 @@ class InvitationAdmin(admin.ModelAdmin[Invitation]):
         if change:
             return
         user = request.user if isinstance(request.user, User) else None
+        # A mail server that is down is an error page here, and no invitation is kept.
         sent = signups.invitation_send(email=obj.email, invited_by=user, request=request)
         obj.pk, obj.token_sha256, obj.expires_at = sent.pk, sent.token_sha256, sent.expires_at
         obj._state.adding = False

@@ -8,6 +8,7 @@ conditional UPDATE that must touch one row, so two requests cannot both win it."
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import datetime, timedelta
 
@@ -23,6 +24,7 @@ import audit
 from accounts.models import Account, Invitation, SignupSettings
 from accounts.plans import plan_default
 
+logger = logging.getLogger(__name__)
 VERIFY_SALT = "accounts.verify-email"
 VERIFY_MAX_AGE = 3 * 24 * 3600
 
@@ -39,25 +41,27 @@ def _token_hash(token: str) -> str:
 
 def invitation_send(*, email: str, invited_by: User | None, request: HttpRequest) -> Invitation:
     """Make an invitation for ``email`` and e-mail its link (valid for the operator's number
-    of days). Only the token's hash is kept; the link exists only in the e-mail."""
+    of days). Only the token's hash is kept; the link exists only in the e-mail. Raises
+    OSError (smtplib's errors among them) when the mail cannot be sent: nothing is kept."""
     token = secrets.token_urlsafe(32)
     days = SignupSettings.load().invitation_days
-    invitation = Invitation.objects.create(
-        email=email,
-        token_sha256=_token_hash(token),
-        invited_by=invited_by,
-        expires_at=timezone.now() + timedelta(days=days),
-    )
     link = request.build_absolute_uri(reverse("signup") + f"?invite={token}")
     inviter = invited_by.get_username() if invited_by is not None else "The studio's operator"
-    send_mail(
-        "You are invited to Studio",
-        f"{inviter} invited you to make videos on Studio.\n\n"
-        f"Create your account here (the link works once, for {days} days):\n{link}\n",
-        None,
-        [email],
-    )
-    audit.record("invitation.created", actor=invited_by, target=invitation, email=email)
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            email=email,
+            token_sha256=_token_hash(token),
+            invited_by=invited_by,
+            expires_at=timezone.now() + timedelta(days=days),
+        )
+        send_mail(
+            "You are invited to Studio",
+            f"{inviter} invited you to make videos on Studio.\n\n"
+            f"Create your account here (the link works once, for {days} days):\n{link}\n",
+            None,
+            [email],
+        )
+        audit.record("invitation.created", actor=invited_by, target=invitation, email=email)
     return invitation
 
 
@@ -172,12 +176,15 @@ def account_approve(*, account: Account, by: User | None) -> bool:
     if not _decide(account, to=Account.Standing.ACTIVE, by=by, action="signup.approved"):
         return False
     if account.user.email:
-        send_mail(
-            "Your Studio account is ready",
-            "An operator approved your sign-up: you can make videos now.",
-            None,
-            [account.user.email],
-        )
+        try:
+            send_mail(
+                "Your Studio account is ready",
+                "An operator approved your sign-up: you can make videos now.",
+                None,
+                [account.user.email],
+            )
+        except OSError:
+            logger.warning("approval e-mail to %s could not be sent", account.user.email)
     return True
 
 

@@ -85,8 +85,12 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
 def verify_email_resend(request: AuthedRequest) -> HttpResponse:
     account = account_get_for_user(request.user)
     if account.needs_email_verification and account.email_verified_at is None:
-        signups.email_verification_send(request.user, request)
-        messages.info(request, f"We sent a new link to {request.user.email}.")
+        try:
+            signups.email_verification_send(request.user, request)
+        except OSError:
+            messages.error(request, "The e-mail could not be sent just now: try again later.")
+        else:
+            messages.info(request, f"We sent a new link to {request.user.email}.")
     return redirect("waitlist")
 
 
@@ -103,8 +107,12 @@ def invitations(request: AuthedRequest) -> HttpResponse:
     form = InvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
-        signups.invitation_send(email=email, invited_by=request.user, request=request)
-        messages.success(request, f"Invitation sent to {email}.")
-        return redirect("invitations")
+        try:
+            signups.invitation_send(email=email, invited_by=request.user, request=request)
+        except OSError:
+            form.add_error("email", "The e-mail could not be sent just now: try again later.")
+        else:
+            messages.success(request, f"Invitation sent to {email}.")
+            return redirect("invitations")
     sent = Invitation.objects.filter(invited_by=request.user)[:50]
     return render(request, "registration/invitations.html", {"form": form, "sent": sent})

@@ -169,6 +169,24 @@ def test_creators_may_invite_only_when_the_operator_allows_it(owner_client, mail
     assert Invitation.objects.get().invited_by.username == "ada"
 
 
+def test_an_invitation_whose_mail_cannot_be_sent_is_an_error_and_not_kept(owner_client, settings):
+    set_mode(mode=SignupSettings.Mode.INVITE, creators_may_invite=True)
+    # A real SMTP backend pointed at a port where nothing listens.
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": 9, "timeout": 5},
+        }
+    }
+
+    response = owner_client.post(reverse("invitations"), {"email": "hal@example.com"})
+
+    assert response.status_code == 200
+    assert "could not be sent just now" in response.content.decode()
+    assert not Invitation.objects.exists()
+    assert not AuditRecord.objects.filter(action="invitation.created").exists()
+
+
 def test_a_waitlisted_person_sees_their_position_and_cannot_generate_until_approved(
     operator_client, client_factory, mailoutbox
 ):
