@@ -25,6 +25,7 @@ MAX_SIDE = 640
 @cache
 def _detector() -> cv2.CascadeClassifier:
     import cv2
+
     path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
     detector = cv2.CascadeClassifier(str(path))
     if detector.empty():
@@ -35,6 +36,7 @@ def _detector() -> cv2.CascadeClassifier:
 def count_faces(image: np.ndarray) -> int:
     """How many frontal faces OpenCV finds in an RGB or grey ``image`` array."""
     import cv2
+
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     height, width = grey.shape[:2]
     scale = MAX_SIDE / max(height, width)
