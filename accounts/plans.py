@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+import audit
 from accounts.models import Account, Plan
 from media.frames import RESOLUTIONS
 
@@ -57,9 +58,10 @@ def plan_default() -> Plan:
 
 
 def account_get_for_user(user: User) -> Account:
-    """The user's account, made on the default plan the first time it is needed."""
+    """The user's account, made on the default plan the first time it is needed (and moved
+    to its real plan once a probation has ended)."""
     try:
-        return Account.objects.select_related("plan").get(user=user)
+        return _probation_checked(Account.objects.select_related("plan").get(user=user))
     except Account.DoesNotExist:
         pass
     with transaction.atomic():
@@ -72,7 +74,29 @@ def account_get_for_user(user: User) -> Account:
 def account_lock(user_id: int) -> Account:
     """The account row, locked until the current transaction ends. Call inside atomic()."""
     Account.objects.get_or_create(user_id=user_id, defaults={"plan": plan_default()})
-    return Account.objects.select_for_update().select_related("plan").get(user_id=user_id)
+    account = Account.objects.select_for_update().select_related("plan").get(user_id=user_id)
+    return _probation_checked(account)
+
+
+def _probation_checked(account: Account) -> Account:
+    """``account``, on its real plan if its probation has ended (one conditional UPDATE the
+    first time that is seen; nothing at all otherwise)."""
+    ends = account.probation_until
+    if ends is None or ends > timezone.now() or account.plan_after_probation_id is None:
+        return account
+    moved = Account.objects.filter(pk=account.pk, probation_until=ends).update(
+        plan_id=account.plan_after_probation_id, plan_after_probation=None, probation_until=None
+    )
+    if moved:
+        audit.record(
+            "plan.changed",
+            target=account,
+            system=True,
+            reason="probation ended",
+            old=account.plan_id,
+            new=account.plan_after_probation_id,
+        )
+    return Account.objects.select_related("plan").get(pk=account.pk)
 
 
 def month_start(now: datetime | None = None) -> datetime:

@@ -1,4 +1,5 @@
-"""URLs of the accounts app: signing in and out, the password, signing up."""
+"""URLs of the accounts app: signing in and out, the password, signing up (the waitlist,
+e-mail verification, invitations)."""
 
 from __future__ import annotations
 
@@ -21,4 +22,8 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("signup/", views.signup, name="signup"),
+    path("signup/waitlist/", views.waitlist, name="waitlist"),
+    path("signup/verify/resend/", views.verify_email_resend, name="verify_email_resend"),
+    path("signup/verify/<str:token>/", views.verify_email, name="verify_email"),
+    path("invitations/", views.invitations, name="invitations"),
 ]

@@ -70,6 +70,16 @@ def generation_count_priority(user_id: int, now: datetime | None = None) -> int:
     )
 
 
+def generation_count_since(user_id: int, since: datetime) -> int:
+    """Generations the user started since ``since`` (a plan's jobs per day). Like priority,
+    jobs the provider failed or refused are not counted."""
+    return (
+        Generation.objects.filter(owner_id=user_id, created_at__gte=since)
+        .exclude(state__in=[State.FAILED, State.REJECTED])
+        .count()
+    )
+
+
 @dataclass(frozen=True)
 class Usage:
     """What the dashboard shows of a creator's plan."""

@@ -4,7 +4,9 @@ it against the provider's capabilities and the creator's plan.
 The Generate form, the ``generate`` command, admin's Retry, remix / extend and every later
 caller build a spec and hand it to ``generation_create``; nobody spells the settings out
 again. ``spec_validate`` returns the spec as it will be saved (prompt trimmed, provider and
-model filled in) or raises ValidationError with plain messages keyed by form field.
+model filled in) or raises ValidationError with plain messages keyed by form field. The
+content policy (``policy.checks``) has the last word: a refused prompt or reference is a
+form error naming the rule's public reason.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import Plan
 from accounts.plans import plan_errors
+from core.storage import local_copy
 from generations.models import Asset, Generation, Video
 from media.frames import ASPECT_RATIOS, RESOLUTIONS
+from policy.checks import PolicyRefused, image_check, prompt_check
+from policy.models import Refusal
 from providers.registry import UnknownProvider, get_provider
 
 MAX_SECONDS = 20
@@ -151,6 +156,31 @@ def spec_validate(spec: GenerationSpec, *, owner_id: int, plan: Plan) -> Generat
         model=model,
     ).items():
         errors.setdefault(name, message)
+    if not errors:
+        errors = _policy_errors(prompt, reference, owner_id=owner_id)
     if errors:
         raise ValidationError(errors)
     return spec.replace(prompt=prompt, provider=provider_slug, model=model)
+
+
+def _policy_errors(prompt: str, reference: Asset | None, *, owner_id: int) -> dict[str, str]:
+    """The content policy's word on a request that is otherwise valid (checked last, so a
+    request refused anyway costs no moderation call): the prompt, then the reference."""
+    try:
+        prompt_check(prompt, user_id=owner_id)
+    except PolicyRefused as exc:
+        return {"prompt": exc.reason}
+    if reference is None:
+        return {}
+    still = reference.file if reference.kind == Asset.Kind.IMAGE else reference.thumbnail
+    try:
+        with local_copy(still) as path:
+            image_check(
+                path,
+                user_id=owner_id,
+                stage=Refusal.Stage.REFERENCE,
+                name=reference.original_name,
+            )
+    except PolicyRefused as exc:
+        return {"reference": exc.reason}
+    return {}

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    "audit",
+    "policy",
     "accounts",
     "generations",
     "delivery",
@@ -69,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "audit.middleware.AuditRequestMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -336,3 +339,27 @@ if SENTRY_DSN:
 # After a create whose answer was lost, how long Studio looks for its job in the server's
 # list (which may lag behind its creates) before failing it rather than sending it again.
 STUDIO_OPENAI_RECONCILE_GRACE_SECONDS = env_float("STUDIO_OPENAI_RECONCILE_GRACE_SECONDS", 30.0)
+
+# --- Running Studio for others (sign-up e-mail, moderation, audit) -------------------------
+# E-mail (invitations, verification, approvals): the console backend prints messages until
+# the operator names a real one (django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST).
+_mail_backend = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+_smtp_options: dict[str, object] = {
+    "host": env_str("EMAIL_HOST", "localhost"),
+    "port": env_int("EMAIL_PORT", 25),
+    "username": env_str("EMAIL_HOST_USER"),
+    "password": env_str("EMAIL_HOST_PASSWORD"),
+    "use_tls": env_bool("EMAIL_USE_TLS", False),
+}
+MAILERS = {
+    "default": {
+        "BACKEND": _mail_backend,
+        "OPTIONS": _smtp_options if _mail_backend.endswith(".smtp.EmailBackend") else {},
+    }
+}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "studio@localhost")
+# The key for the moderation endpoint named in admin (Policy settings); empty sends none.
+STUDIO_MODERATION_API_KEY = env_str("STUDIO_MODERATION_API_KEY")
+# Behind a proxy: the request header holding the client's address for the audit trail
+# (e.g. HTTP_X_FORWARDED_FOR); empty trusts only REMOTE_ADDR.
+STUDIO_CLIENT_IP_HEADER = env_str("STUDIO_CLIENT_IP_HEADER")

@@ -20,13 +20,16 @@ from generations.models import Asset, Video
 from media import MediaError
 from media.probe import probe_upload
 from media.stills import make_thumbnail, video_thumbnail
+from policy.checks import PolicyRefused, image_check
+from policy.models import Refusal
 
 
 def asset_create(*, owner: User, upload: UploadedFile[bytes]) -> Asset:
     """Probe an upload by its content and store it with a thumbnail.
 
     Raises ValidationError with a plain message for anything that is not a supported,
-    intact image or video within the limits; nothing is left behind in that case.
+    intact image or video within the limits, or that the content policy refuses (a face,
+    when the operator says so); nothing is left behind in that case.
     """
     if upload.size and upload.size > settings.STUDIO_UPLOAD_MAX_BYTES:
         # Refused before it is copied anywhere (the request's handler stops most earlier).
@@ -50,6 +53,16 @@ def asset_create(*, owner: User, upload: UploadedFile[bytes]) -> Asset:
                 video_thumbnail(path, thumb)
         except MediaError as exc:
             raise ValidationError(str(exc), code="bad_media") from exc
+        try:
+            # A video is checked on its thumbnail's frame.
+            image_check(
+                path if info.kind == "image" else thumb,
+                user_id=owner.pk,
+                stage=Refusal.Stage.UPLOAD,
+                name=(upload.name or "upload")[:255],
+            )
+        except PolicyRefused as exc:
+            raise ValidationError(exc.reason, code="policy") from exc
         asset = Asset(
             owner=owner,
             kind=info.kind,

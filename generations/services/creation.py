@@ -4,14 +4,17 @@ the owner's plan has a free slot), a job is canceled, an ended one runs again.""
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 from django.contrib.auth.models import User
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.plans import account_get_for_user, account_lock
+from accounts.signup import generate_refusal
 from generations.models import Generation
-from generations.selectors import generation_count_priority
+from generations.selectors import generation_count_priority, generation_count_since
 from generations.services.admission import generation_admit_locked
 from generations.services.lineage import lineage_record
 from generations.services.pipeline import generation_cancel_at_provider
@@ -24,13 +27,28 @@ def generation_create(*, owner: User, spec: GenerationSpec) -> Generation:
     """Validate ``spec`` against its provider and the owner's plan, save the generation as
     queued and, when the plan has a free concurrent-job slot, send it to the workers once
     the transaction commits (otherwise it waits in the queue for one). A priority request
-    with no priority generations left this month runs on the standard queue. Raises
-    ValidationError with plain messages keyed by form field; nothing is saved then."""
-    spec = spec_validate(spec, owner_id=owner.pk, plan=account_get_for_user(owner).plan)
+    with no priority generations left this month runs on the standard queue. An account
+    still on the waitlist (or refused, or with its e-mail unconfirmed) and one past its
+    plan's jobs per day are refused. Raises ValidationError with plain messages keyed by
+    form field; nothing is saved then."""
+    account = account_get_for_user(owner)
+    if (why := generate_refusal(account)) is not None:
+        raise ValidationError({NON_FIELD_ERRORS: why})
+    spec = spec_validate(spec, owner_id=owner.pk, plan=account.plan)
     now = timezone.now()
     with transaction.atomic():
-        # Held until commit: the priority count and the admission below cannot race.
+        # Held until commit: the counts and the admission below cannot race.
         account = account_lock(owner.pk)
+        per_day = account.plan.jobs_per_day
+        if per_day is not None and (
+            generation_count_since(owner.pk, now - timedelta(days=1)) >= per_day
+        ):
+            raise ValidationError(
+                {
+                    NON_FIELD_ERRORS: f"Your {account.plan.name} plan starts up to {per_day} "
+                    "generations a day: try again later."
+                }
+            )
         priority, downgraded = spec.priority, False
         limit = account.plan.priority_per_month
         if priority and limit is not None and generation_count_priority(owner.pk, now) >= limit:

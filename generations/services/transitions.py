@@ -1,6 +1,7 @@
 """The state machine's one way to move a generation: a conditional UPDATE that must touch
 exactly one row, plus its GenerationEvent, in one transaction. A worker that loses the race
-writes nothing."""
+writes nothing. A provider's refusal (``rejected``) is also logged in the content policy's
+refusal log, at the output stage."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from core import metrics
 from generations.models import Generation, GenerationEvent
 from generations.services.admission import generation_admit_waiting
 from generations.states import FINAL_STATES, State, can_move
+from policy.checks import refusal_log
+from policy.models import Refusal
 
 
 class IllegalTransition(ValueError):
@@ -66,6 +69,8 @@ def generation_transition(
         if to_state in FINAL_STATES:
             owner_id = Generation.objects.values_list("owner_id", flat=True).get(pk=generation_id)
             transaction.on_commit(lambda: generation_admit_waiting(owner_id))
+        if to_state == State.REJECTED:
+            _log_provider_refusal(generation_id, fields)
     return True
 
 
@@ -74,6 +79,21 @@ def _observe_stage(generation_id: UUID, stage: str, seconds: float) -> None:
     provider = Generation.objects.values_list("provider", flat=True).get(pk=generation_id)
     transaction.on_commit(
         lambda: metrics.observe("stage_seconds", seconds, stage=stage, provider=provider)
+    )
+
+
+def _log_provider_refusal(generation_id: UUID, fields: dict[str, Any]) -> None:
+    """A provider's refusal goes in the policy's refusal log too (stage: output)."""
+    owner_id, provider, model, prompt = Generation.objects.values_list(
+        "owner_id", "provider", "model", "prompt"
+    ).get(pk=generation_id)
+    refusal_log(
+        stage=Refusal.Stage.OUTPUT,
+        rule=f"provider {provider}{':' + model if model else ''}: "
+        f"{fields.get('error_code') or 'rejected'}",
+        reason=fields.get("error_message") or "The provider refused this request.",
+        user_id=owner_id,
+        excerpt=prompt,
     )
 
 
