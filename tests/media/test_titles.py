@@ -47,9 +47,7 @@ HOSTILE = {
 
 @pytest.mark.parametrize("size", [(1920, 1080), (480, 480)], ids=["1080p", "480-square"])
 @pytest.mark.parametrize("prompt", list(HOSTILE.values()), ids=list(HOSTILE))
-def test_any_prompt_is_laid_out_with_a_bounded_number_of_measurements(
-    measurements, prompt, size
-):
+def test_any_prompt_is_laid_out_with_a_bounded_number_of_measurements(measurements, prompt, size):
     width, height = size
     font, lines, _ = _fit_title(prompt, width, height)
 
