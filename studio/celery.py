@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES
+
+# The embedded broker (an empty CELERY_BROKER_URL) is kombu's filesystem transport with
+# atomic writes and exclusive claims: see studio.broker.
+TRANSPORT_ALIASES["filesystem"] = "studio.broker:Transport"
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 
