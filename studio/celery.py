@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
 from kombu.transport import TRANSPORT_ALIASES
 
 # The embedded broker (an empty CELERY_BROKER_URL) is kombu's filesystem transport with
@@ -16,3 +18,29 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 app = Celery("studio")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+if TYPE_CHECKING:
+    from generations.reaper import ReaperThread
+
+_reaper: ReaperThread | None = None
+
+
+@worker_ready.connect
+def _start_reaper(sender: Any = None, **kwargs: Any) -> None:
+    """A worker without a beat it can count on reaps too (STUDIO_WORKER_REAPER)."""
+    from django.conf import settings
+
+    from generations.reaper import ReaperThread
+
+    global _reaper
+    if settings.STUDIO_WORKER_REAPER and _reaper is None:
+        _reaper = ReaperThread(settings.STUDIO_REAPER_INTERVAL)
+        _reaper.start()
+
+
+@worker_shutdown.connect
+def _stop_reaper(sender: Any = None, **kwargs: Any) -> None:
+    global _reaper
+    if _reaper is not None:
+        _reaper.stopped.set()
+        _reaper = None

@@ -198,3 +198,9 @@ STUDIO_OPENAI_ENDPOINTS = env_str("STUDIO_OPENAI_ENDPOINTS")
 STUDIO_OPENAI_TIMEOUT_SECONDS = env_float("STUDIO_OPENAI_TIMEOUT_SECONDS", 60.0)
 # How long after completion a server's video stays downloadable when it names no expiry.
 STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS = env_float("STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS", 3600.0)
+
+# --- Pipeline faults (issue 15) ----------------------------------------------------------
+STUDIO_REAPER_INTERVAL = env_float("STUDIO_REAPER_INTERVAL", 30.0)
+# Each worker runs the reaper itself (besides any beat) where no beat can be counted on: by
+# default with the embedded broker, and always in `manage.py generate --with-worker`.
+STUDIO_WORKER_REAPER = env_bool("STUDIO_WORKER_REAPER", CELERY_BROKER_URL.startswith("filesystem"))
