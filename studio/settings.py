@@ -204,3 +204,7 @@ STUDIO_REAPER_INTERVAL = env_float("STUDIO_REAPER_INTERVAL", 30.0)
 # Each worker runs the reaper itself (besides any beat) where no beat can be counted on: by
 # default with the embedded broker, and always in `manage.py generate --with-worker`.
 STUDIO_WORKER_REAPER = env_bool("STUDIO_WORKER_REAPER", CELERY_BROKER_URL.startswith("filesystem"))
+CELERY_BEAT_SCHEDULE["sweep-orphans"] = {
+    "task": "generations.tasks.sweep_orphans",
+    "schedule": env_float("STUDIO_ORPHAN_SWEEP_INTERVAL", 3600.0),
+}
