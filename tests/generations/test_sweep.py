@@ -33,7 +33,10 @@ def test_deleting_a_generation_deletes_every_file_of_its_videos(user):
     assert _files(video) == []
 
 
-def test_the_sweep_removes_orphans_and_keeps_what_a_row_names(user, capsys):
+def test_the_sweep_removes_orphans_and_keeps_what_a_row_names(user, capsys, settings, tmp_path):
+    # Media and work files of this test alone (other tests' files outlive their rows).
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STUDIO_WORK_DIR = tmp_path / "work"
     video = make_finished(user).videos.get()
     folder = f"videos/{video.owner_id}/{video.pk}"
     default_storage.save(f"{folder}/video.mp4", ContentFile(b"provider output"))
