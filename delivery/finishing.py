@@ -15,13 +15,16 @@ import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.db.models.fields.files import FieldFile
+from django.utils import timezone
 
 from accounts.plans import account_get_for_user
 from core import storage
@@ -47,6 +50,8 @@ log = logging.getLogger(__name__)
 MAKE_DELIVERY_TASK = "delivery.tasks.make_delivery"
 MASTER_NAME = "master.mp4"
 DELIVERY_NAME = "delivery.mp4"
+# A request for a watermarked copy within this long of the last one sends no new task.
+DELIVERY_REQUEST_SECONDS = 600
 
 
 class DeliveryPending(Exception):
@@ -215,7 +220,7 @@ def video_make_delivery(video: Video) -> None:
         old_poster = video.poster.name
         storage.save(video.delivery, tmp / DELIVERY_NAME, DELIVERY_NAME)
         storage.save(video.poster, tmp / "poster.jpg", "poster.jpg")
-        Video.objects.filter(pk=video.pk, delivery="").update(
+        won = Video.objects.filter(pk=video.pk, delivery="").update(
             delivery=video.delivery.name,
             poster=video.poster.name,
             watermark=Video.Watermark.VISIBLE,
@@ -224,6 +229,10 @@ def video_make_delivery(video: Video) -> None:
             sha256=file_sha256(tmp / DELIVERY_NAME),
             size_bytes=(tmp / DELIVERY_NAME).stat().st_size,
         )
+        if not won:  # another task made it first: keep its files, drop ours
+            storage.delete(video.delivery)
+            storage.delete(video.poster)
+            return
         if old_poster != video.poster.name:
             storage.delete_name(video.poster, old_poster or "")
 
@@ -246,7 +255,17 @@ def served_file(video: Video) -> FieldFile:
 
 
 def _request_delivery(video: Video) -> None:
-    enqueue(MAKE_DELIVERY_TASK, str(video.pk))
+    """Ask a worker for the missing copy, once: requests in parallel (or again within
+    DELIVERY_REQUEST_SECONDS, while one is being made) send no second task."""
+    now = timezone.now()
+    window = now - timedelta(seconds=DELIVERY_REQUEST_SECONDS)
+    asked = (
+        Video.objects.filter(pk=video.pk, delivery="")
+        .filter(Q(delivery_requested_at__isnull=True) | Q(delivery_requested_at__lt=window))
+        .update(delivery_requested_at=now)
+    )
+    if asked:
+        enqueue(MAKE_DELIVERY_TASK, str(video.pk))
 
 
 def video_prepare(video: Video) -> None:

@@ -14,5 +14,7 @@ class GenerationsConfig(AppConfig):
     def ready(self) -> None:
         # Deferred: the pipeline imports models, which exist only once the apps are loaded.
         from generations.services.pipeline import generation_poll_for_job
+        from generations.services.sweep import connect_signals
 
         job_updated.connect(generation_poll_for_job, dispatch_uid="generations.poll_for_job")
+        connect_signals()

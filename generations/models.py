@@ -195,6 +195,8 @@ class Video(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
     probe = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When a worker was last asked to make the watermarked copy: one task per video at once.
+    delivery_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "index"]

@@ -38,3 +38,9 @@ def download_generation(generation_id: str) -> None:
 def reap_generations() -> dict[str, int]:
     """Beat: time out jobs past their deadline, resume stalled ones."""
     return services.generation_reap()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_orphans() -> dict[str, int]:
+    """Beat: delete stored files and offline job folders that nothing names any more."""
+    return services.orphans_sweep()

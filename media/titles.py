@@ -3,6 +3,8 @@ caption, each drawn once as a grey-scale overlay (a light mask with its soft sha
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +15,8 @@ Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 CAPTION = "Studio preview renderer · not an AI model"
 MAX_TITLE_LINES = 6
+# A word up to this long is measured whole; a longer one a line's worth at a time.
+SHORT_WORD = 64
 
 
 @dataclass(frozen=True)
@@ -26,25 +30,77 @@ class Overlay:
     y: int
 
 
-def _wrap(text: str, font: Font, max_width: float) -> list[str]:
-    """Greedy word wrap; a word wider than the line is cut."""
+def _largest(ok: Callable[[int], bool], low: int, high: int, hint: int) -> int:
+    """The largest ``k`` in ``low..high`` for which ``ok(k)`` holds, where ``ok`` holds up to
+    a point and not after (``ok(low)`` is taken to hold): tried at ``hint`` first, then
+    galloping up or halving, so a few calls find it however wide the range."""
+    if low < hint <= high:
+        if ok(hint):
+            low = hint
+        else:
+            high = hint - 1
+    step = 1
+    while low < high:
+        probe = min(high, low + step)
+        if not ok(probe):
+            high = probe - 1
+            break
+        low, step = probe, step * 2
+    while low < high:
+        mid = (low + high + 1) // 2
+        if ok(mid):
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def _prefix_fits(text: str, fits: Callable[[str], bool], k: int) -> bool:
+    return fits(text[:k])
+
+
+def _words_fit(head: str, words: list[str], fits: Callable[[str], bool], k: int) -> bool:
+    return fits(" ".join([head, *words[:k]]))
+
+
+def _wrap(text: str, font: Font, max_width: float, max_lines: int) -> list[str]:
+    """Greedy word wrap; a word wider than the line is cut, and what is left of it starts
+    the next line. Stops once there are more than ``max_lines`` lines (the caller shows at
+    most that many).
+
+    Each line is found with a few measurements of about its own length (how many
+    characters, then how many more words, fit), so the time is bounded by what fits in the
+    frame, whatever the prompt: a 2000-character word costs milliseconds, not minutes."""
+    words = text.split()
     lines: list[str] = []
     line = ""
-    for word in text.split():
-        candidate = f"{line} {word}".strip()
-        if line and font.getlength(candidate) > max_width:
-            lines.append(line)
-            line = word
-        else:
-            line = candidate
-        while font.getlength(line) > max_width and len(line) > 1:
-            cut = len(line) - 1
-            while cut > 1 and font.getlength(line[:cut]) > max_width:
-                cut -= 1
-            lines.append(line[:cut])
-            line = line[cut:]
-    if line:
+    i = 0
+    chars_hint = words_hint = 1
+
+    def fits(candidate: str) -> bool:
+        return font.getlength(candidate) <= max_width
+
+    while len(lines) <= max_lines:
+        if not line:
+            if i == len(words):
+                break
+            line, i = words[i], i + 1
+        if len(line) > 1 and not (len(line) <= SHORT_WORD and fits(line)):
+            cut = _largest(functools.partial(_prefix_fits, line, fits), 1, len(line), chars_hint)
+            if cut < len(line):
+                chars_hint = cut
+                lines.append(line[:cut])
+                line = line[cut:]
+                continue
+        rest = words[i:]
+        more = _largest(functools.partial(_words_fit, line, rest, fits), 0, len(rest), words_hint)
+        words_hint = max(1, more)
+        line = " ".join([line, *rest[:more]])
+        i += more
         lines.append(line)
+        line = ""
+        if i == len(words):
+            break
     return lines
 
 
@@ -55,7 +111,7 @@ def _fit_title(prompt: str, width: int, height: int) -> tuple[Font, list[str], i
     size = max(10, min(width, height) // 8)
     while True:
         font = ImageFont.load_default(size=size)
-        lines = _wrap(text, font, width * 0.84)
+        lines = _wrap(text, font, width * 0.84, MAX_TITLE_LINES)
         line_height = round(size * 1.22)
         if len(lines) <= MAX_TITLE_LINES and line_height * len(lines) <= height * 0.56:
             return font, lines, line_height

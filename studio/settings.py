@@ -363,3 +363,13 @@ STUDIO_MODERATION_API_KEY = env_str("STUDIO_MODERATION_API_KEY")
 # Behind a proxy: the request header holding the client's address for the audit trail
 # (e.g. HTTP_X_FORWARDED_FOR); empty trusts only REMOTE_ADDR.
 STUDIO_CLIENT_IP_HEADER = env_str("STUDIO_CLIENT_IP_HEADER")
+
+# --- Pipeline faults (issue 15) ----------------------------------------------------------
+STUDIO_REAPER_INTERVAL = env_float("STUDIO_REAPER_INTERVAL", 30.0)
+# Each worker runs the reaper itself (besides any beat) where no beat can be counted on: by
+# default with the embedded broker, and always in `manage.py generate --with-worker`.
+STUDIO_WORKER_REAPER = env_bool("STUDIO_WORKER_REAPER", CELERY_BROKER_URL.startswith("filesystem"))
+CELERY_BEAT_SCHEDULE["sweep-orphans"] = {
+    "task": "generations.tasks.sweep_orphans",
+    "schedule": env_float("STUDIO_ORPHAN_SWEEP_INTERVAL", 3600.0),
+}

@@ -19,6 +19,7 @@ from generations.services.pipeline import (
     generation_reap,
     generation_submit,
 )
+from generations.services.sweep import orphans_sweep
 from generations.services.transitions import (
     IllegalTransition,
     generation_end,
@@ -40,5 +41,6 @@ __all__ = [
     "generation_retry",
     "generation_submit",
     "generation_transition",
+    "orphans_sweep",
     "video_delete",
 ]

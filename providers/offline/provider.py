@@ -7,8 +7,11 @@ pipeline the other providers use: ``submit`` writes a job folder and hands the r
 ``media`` queue; ``poll`` reads the job's status file; ``download`` hands over the files.
 
 A job folder under ``STUDIO_WORK_DIR/offline/<job id>/`` holds ``spec.json``, ``status.json``
-(state, progress, heartbeat), an optional ``cancel`` flag and the rendered ``video-N.mp4``.
-The job id is derived from the idempotency key, so a repeated submission finds the same job.
+(state, progress) and the rendered ``video-N.mp4``. Who renders a job, and whether Cancel
+was pressed, is its ``RenderLease`` in the database: one render at a time holds it and
+refreshes its beat, so the stall check starts another copy only once the holder is gone, and
+Cancel reaches a render on any machine within a fraction of a second. The job id is derived
+from the idempotency key, so a repeated submission finds the same job.
 """
 
 from __future__ import annotations
@@ -18,12 +21,17 @@ import json
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import time
+import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
 
 from core.dispatch import enqueue
 from media import MediaError
@@ -39,6 +47,7 @@ from providers.base import (
     Provider,
     nothing_taken,
 )
+from providers.offline.models import RenderLease
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +65,52 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     except (FileNotFoundError, json.JSONDecodeError):
         return None
     return data
+
+
+# A render refreshes its lease and looks for Cancel this often (seconds).
+LEASE_BEAT_SECONDS = 0.25
+
+
+class LeaseLost(Exception):
+    """Another worker took this render's lease: this copy stops and writes nothing."""
+
+
+class _Lease:
+    """The lease one render holds: taken once, beaten while it renders, read for Cancel."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:120]
+        self.last = 0.0
+        self.cancel = False
+
+    def take(self) -> bool:
+        """Hold the lease unless a live render holds it (its beat is fresh)."""
+        now = timezone.now()
+        RenderLease.objects.get_or_create(job_id=self.job_id, defaults={"beat_at": now})
+        stale = now - timedelta(seconds=settings.STUDIO_JOB_STALL_SECONDS)
+        taken = (
+            RenderLease.objects.filter(job_id=self.job_id)
+            .filter(Q(holder="") | Q(beat_at__lt=stale))
+            .update(holder=self.holder, beat_at=now)
+        )
+        self.last = time.monotonic()
+        return bool(taken)
+
+    def beat(self, *, force: bool = False) -> None:
+        """Refresh the lease (at most every LEASE_BEAT_SECONDS unless ``force``) and read
+        Cancel. Raises LeaseLost when the stall check gave the job to another worker."""
+        if not force and time.monotonic() - self.last < LEASE_BEAT_SECONDS:
+            return
+        self.last = time.monotonic()
+        held = RenderLease.objects.filter(job_id=self.job_id, holder=self.holder)
+        if not held.update(beat_at=timezone.now()):
+            raise LeaseLost()
+        self.cancel = held.filter(cancel_requested=True).exists()
+
+    def canceled(self) -> bool:
+        self.beat()
+        return self.cancel
 
 
 class OfflineProvider(Provider):
@@ -111,7 +166,10 @@ class OfflineProvider(Provider):
             "reference": reference,
             "reference_kind": request.reference_kind,
         }
-        _write_json(folder / "status.json", {"state": "queued", "heartbeat": time.time()})
+        _write_json(folder / "status.json", {"state": "queued"})
+        RenderLease.objects.update_or_create(
+            job_id=job_id, defaults={"holder": "", "beat_at": timezone.now()}
+        )
         _write_json(folder / "spec.json", spec)
         self._enqueue(job_id)
         return job_id
@@ -131,14 +189,26 @@ class OfflineProvider(Provider):
             return JobStatus(JobState.FAILED, error_message=status.get("error", "Render failed."))
         if state == "canceled":
             return JobStatus(JobState.CANCELED)
-        # A render whose worker died stops beating; start it again (rendering is ours and
-        # free to repeat, so this is not a duplicate submission).
-        if time.time() - status.get("heartbeat", 0) > settings.STUDIO_JOB_STALL_SECONDS:
-            log.warning("offline job %s stalled; rendering it again", job_id)
-            _write_json(folder / "status.json", {**status, "heartbeat": time.time()})
-            self._enqueue(job_id)
+        self._restart_if_stalled(job_id)
         job_state = JobState.RUNNING if state == "running" else JobState.QUEUED
         return JobStatus(job_state, progress=int(status.get("progress", 0)), retry_after=0.5)
+
+    def _restart_if_stalled(self, job_id: str) -> None:
+        """A render whose worker died (or whose message was lost) stops beating its lease;
+        free the lease and send the render again (rendering is ours and free to repeat, so
+        this is no duplicate submission). A render that still beats is left alone."""
+        now = timezone.now()
+        stale = now - timedelta(seconds=settings.STUDIO_JOB_STALL_SECONDS)
+        lease, _ = RenderLease.objects.get_or_create(job_id=job_id, defaults={"beat_at": now})
+        if lease.beat_at >= stale:
+            return
+        # One poller wins; the old holder, should it wake, finds its lease gone and stops.
+        freed = RenderLease.objects.filter(job_id=job_id, beat_at=lease.beat_at).update(
+            holder="", beat_at=now
+        )
+        if freed:
+            log.warning("offline job %s stalled; rendering it again", job_id)
+            self._enqueue(job_id)
 
     def download(self, job_id: str, dest: Path) -> list[Path]:
         folder = self.job_dir(job_id)
@@ -155,38 +225,34 @@ class OfflineProvider(Provider):
         return out
 
     def cancel(self, job_id: str) -> None:
-        folder = self.job_dir(job_id)
-        if folder.exists():
-            (folder / "cancel").touch()
+        """Tell the render to stop: it reads its lease every LEASE_BEAT_SECONDS."""
+        RenderLease.objects.filter(job_id=self.job_dir(job_id).name).update(cancel_requested=True)
 
     def release(self, job_id: str) -> None:
+        RenderLease.objects.filter(job_id=self.job_dir(job_id).name).delete()
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
 
     def run(self, job_id: str) -> None:
-        """Render every variation of a job. Idempotent: a completed job is left alone."""
+        """Render every variation of a job. Idempotent: a completed job is left alone, and
+        a job whose lease a live render holds is left to it."""
         folder = self.job_dir(job_id)
         spec = _read_json(folder / "spec.json")
         status = _read_json(folder / "status.json") or {}
         if spec is None or status.get("state") in {"completed", "failed", "canceled"}:
             return
+        lease = _Lease(job_id)
+        if not lease.take():
+            log.info("offline job %s is being rendered by another worker", job_id)
+            return
         variations = spec["variations"]
-        last_beat = 0.0
 
         def beat(fraction: float, i: int) -> None:
-            nonlocal last_beat
-            now = time.time()
-            if now - last_beat < 0.25 and fraction < 1:
-                return
-            last_beat = now
+            lease.beat(force=fraction >= 1)
             progress = int(100 * (i + fraction) / variations)
-            _write_json(
-                folder / "status.json",
-                {"state": "running", "progress": progress, "heartbeat": now},
-            )
+            _write_json(folder / "status.json", {"state": "running", "progress": progress})
 
-        cancel_flag = folder / "cancel"
-        beat(0, 0)
         try:
+            beat(0, 0)
             backdrop = self._backdrop(folder, spec)
             for i in range(variations):
                 render_title_card(
@@ -199,22 +265,22 @@ class OfflineProvider(Provider):
                     seed=spec["seed"] + i,
                     reference_image=backdrop,
                     on_progress=functools.partial(beat, i=i),
-                    should_cancel=cancel_flag.exists,
+                    should_cancel=lease.canceled,
                 )
+            lease.beat(force=True)
+        except LeaseLost:
+            log.warning("offline job %s: another worker took the render over", job_id)
+            return
         except RenderCanceled:
-            _write_json(folder / "status.json", {"state": "canceled", "heartbeat": time.time()})
+            _write_json(folder / "status.json", {"state": "canceled"})
             return
         except (MediaError, OSError, ValueError) as exc:
             log.exception("offline job %s failed", job_id)
             _write_json(
-                folder / "status.json",
-                {"state": "failed", "error": f"The renderer failed: {exc}", "heartbeat": 0},
+                folder / "status.json", {"state": "failed", "error": f"The renderer failed: {exc}"}
             )
             return
-        _write_json(
-            folder / "status.json",
-            {"state": "completed", "progress": 100, "heartbeat": time.time()},
-        )
+        _write_json(folder / "status.json", {"state": "completed", "progress": 100})
 
     def _backdrop(self, folder: Path, spec: dict[str, Any]) -> Path | None:
         if not spec.get("reference"):

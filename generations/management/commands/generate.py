@@ -1,16 +1,19 @@
 """`manage.py generate "prompt"`: run one generation through the same services and pipeline
 as the dashboard, print its progress and the path of each video. For scripts and smoke
-checks. Needs a running worker, or `--with-worker` to start one inside this process.
-Prints where each video is: its path on local storage, its URL on object storage."""
+checks. Needs a running worker, or `--with-worker` to start one inside this process (with
+the reaper beside it, so a job a killed run left behind is resumed or ended). Prints where
+each video is: its path on local storage, its URL on object storage."""
 
 from __future__ import annotations
 
 import time
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from celery import current_app
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -18,9 +21,28 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from core.storage import location
 from generations import services
 from generations.models import Generation
+from generations.reaper import ReaperThread
 from generations.spec import GenerationSpec
 from generations.states import State
 from media.frames import ASPECT_RATIOS, RESOLUTIONS
+
+
+@contextmanager
+def _worker_and_reaper() -> Iterator[None]:
+    """A Celery worker in this process, and the reaper (there is no beat here)."""
+    reaper = ReaperThread(settings.STUDIO_REAPER_INTERVAL)
+    with start_worker(
+        current_app,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        queues=["priority", "standard", "media"],
+    ):
+        reaper.start()
+        try:
+            yield
+        finally:
+            reaper.stop()
 
 
 class Command(BaseCommand):
@@ -47,13 +69,7 @@ class Command(BaseCommand):
         user, _ = User.objects.get_or_create(username=options["user"])
         worker: AbstractContextManager[Any] = nullcontext()
         if options["with_worker"]:
-            worker = start_worker(
-                current_app,
-                pool="threads",
-                concurrency=2,
-                perform_ping_check=False,
-                queues=["priority", "standard", "media"],
-            )
+            worker = _worker_and_reaper()
         with worker:
             try:
                 spec = GenerationSpec(

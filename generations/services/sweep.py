@@ -1,0 +1,88 @@
+"""The orphan sweep: stored files no row names any more (a video's folder left by a crash,
+a duplicate copy, a provider's download that finishing replaced) and the offline renderer's
+job folders of jobs that have ended. Files younger than a grace period are never touched:
+a worker may be between saving a file and saving the row that names it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from django.core.files.storage import default_storage
+from django.db.models.signals import post_delete
+from django.utils import timezone
+
+from core import storage
+from generations.models import Generation, Video
+from generations.states import FINAL_STATES
+from providers.registry import get_provider
+
+log = logging.getLogger(__name__)
+
+VIDEO_FILE_FIELDS = ("file", "delivery", "poster", "thumbnail", "spritesheet")
+
+
+def video_files_delete(sender: type[Video], instance: Video, **kwargs: object) -> None:
+    """``post_delete`` of a Video, however it was deleted (its generation, its owner, the
+    admin): every file it names goes with it."""
+    for name in VIDEO_FILE_FIELDS:
+        storage.delete(getattr(instance, name))
+
+
+def connect_signals() -> None:
+    post_delete.connect(video_files_delete, sender=Video, dispatch_uid="video_files_delete")
+
+
+def _old(name: str, before: object) -> bool:
+    try:
+        return bool(default_storage.get_modified_time(name) < before)  # type: ignore[operator]
+    except (FileNotFoundError, NotImplementedError):
+        return False
+
+
+def orphans_sweep(*, older_than: float = 3600.0) -> dict[str, int]:
+    """Delete what no row names: files in ``videos/<owner>/<video>/`` of a Video that is
+    gone, or of an ended job's Video that none of its fields names; and offline job folders
+    whose job has ended or is unknown. Returns how many files and folders went."""
+    before = timezone.now() - timedelta(seconds=older_than)
+    counts = {"files": 0, "job_folders": 0}
+    owners = default_storage.listdir("videos")[0] if default_storage.exists("videos") else []
+    for owner in owners:
+        for video_id in default_storage.listdir(f"videos/{owner}")[0]:
+            folder = f"videos/{owner}/{video_id}"
+            video = Video.objects.filter(pk=video_id).select_related("generation").first()
+            if video is not None and video.generation.state not in FINAL_STATES:
+                continue
+            named = (
+                {getattr(video, f).name for f in VIDEO_FILE_FIELDS} if video is not None else set()
+            )
+            for filename in default_storage.listdir(folder)[1]:
+                name = f"{folder}/{filename}"
+                if name not in named and _old(name, before):
+                    default_storage.delete(name)
+                    counts["files"] += 1
+    counts["job_folders"] = _offline_job_folders_sweep(before)
+    if any(counts.values()):
+        log.info("orphan sweep: %s", counts)
+    return counts
+
+
+def _offline_job_folders_sweep(before: object) -> int:
+    provider = get_provider("offline")
+    root = getattr(provider, "root", None)
+    if not isinstance(root, Path) or not root.is_dir():
+        return 0
+    ended = 0
+    for folder in root.iterdir():
+        if not folder.is_dir() or folder.stat().st_mtime >= before.timestamp():  # type: ignore[attr-defined]
+            continue
+        live = (
+            Generation.objects.filter(provider="offline", provider_job_id=folder.name)
+            .exclude(state__in=FINAL_STATES)
+            .exists()
+        )
+        if not live:
+            provider.release(folder.name)
+            ended += 1
+    return ended
