@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "accounts",
     "generations",
     "delivery",
+    "api",
     "providers.offline",
     "providers.openai_compat",
 ]
@@ -198,3 +199,23 @@ STUDIO_OPENAI_ENDPOINTS = env_str("STUDIO_OPENAI_ENDPOINTS")
 STUDIO_OPENAI_TIMEOUT_SECONDS = env_float("STUDIO_OPENAI_TIMEOUT_SECONDS", 60.0)
 # How long after completion a server's video stays downloadable when it names no expiry.
 STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS = env_float("STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS", 3600.0)
+
+# --- API (/v1/videos, keys, outgoing webhooks) ----------------------------------------------
+# The cache holds the API's per-key rate-limit counters and its stills: Redis
+# (redis://...) so that every web process shares them; empty means this process's memory.
+STUDIO_CACHE_URL = env_str("STUDIO_CACHE_URL")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": STUDIO_CACHE_URL,
+    }
+    if STUDIO_CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+# Webhooks to loopback, private and link-local addresses are refused unless this is set.
+STUDIO_WEBHOOK_ALLOW_PRIVATE = env_bool("STUDIO_WEBHOOK_ALLOW_PRIVATE", False)
+STUDIO_WEBHOOK_TIMEOUT_SECONDS = env_float("STUDIO_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+# Seconds before each retry of a failed delivery (about a day in all), comma-separated.
+STUDIO_WEBHOOK_RETRY_SECONDS = env_str(
+    "STUDIO_WEBHOOK_RETRY_SECONDS", "5,300,1800,7200,18000,28800,28800"
+)

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from generations.models import Generation, GenerationEvent
@@ -17,6 +18,12 @@ from generations.states import FINAL_STATES, State, can_move
 
 class IllegalTransition(ValueError):
     pass
+
+
+# Sent inside the transaction of a move to a final state, with ``generation_id`` and
+# ``state``: listeners (the API's outgoing webhooks) write in the same transaction and send
+# their tasks on its commit, so a rolled-back ending sends nothing.
+generation_ended = Signal()
 
 
 def generation_transition(
@@ -57,6 +64,7 @@ def generation_transition(
         if to_state in FINAL_STATES:
             owner_id = Generation.objects.values_list("owner_id", flat=True).get(pk=generation_id)
             transaction.on_commit(lambda: generation_admit_waiting(owner_id))
+            generation_ended.send(Generation, generation_id=generation_id, state=to_state)
     return True
 
 
