@@ -8,7 +8,7 @@ from typing import Any
 from api.protocol import SIZES
 from media.frames import ASPECT_RATIOS, RESOLUTIONS
 
-ERROR_CODES = ("400", "401", "404", "405", "409", "413", "429")
+ERROR_CODES = ("400", "401", "403", "404", "405", "409", "413", "422", "429")
 
 
 def _ref(name: str) -> dict[str, str]:

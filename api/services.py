@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.plans import account_get_for_user, plan_errors
 from api.errors import ApiError, not_found
 from api.models import IdempotencyRecord
 from api.protocol import generation_pk, seconds_from, spec_from, validation_error
@@ -48,7 +49,9 @@ def _asset_from_upload(owner: User, upload: UploadedFile[bytes]) -> Asset:
     try:
         return services.asset_create(owner=owner, upload=upload)
     except ValidationError as exc:
-        raise ApiError(400, " ".join(exc.messages), param="input_reference") from exc
+        raise ApiError(
+            422, " ".join(exc.messages), param="input_reference", code="invalid_file"
+        ) from exc
 
 
 def _asset_from_reference(owner: User, reference: Any) -> Asset:
@@ -110,7 +113,25 @@ def _create(
     try:
         return services.generation_create(owner=owner, spec=spec.replace(reference=reference))
     except ValidationError as exc:
-        raise validation_error(exc.message_dict) from exc
+        raise _refusal(owner, spec, exc) from exc
+
+
+def _refusal(owner: User, spec: GenerationSpec, exc: ValidationError) -> ApiError:
+    """The one validator's refusal as the protocol's error: 403 when the owner's plan is
+    what refuses (a setting the model could make), else 400."""
+    error = validation_error(exc.message_dict)
+    plan = account_get_for_user(owner).plan
+    by_plan = plan_errors(
+        plan,
+        resolution=spec.resolution,
+        seconds=spec.seconds,
+        variations=spec.variations,
+        provider=spec.provider,
+        model=spec.model,
+    )
+    if error.message in by_plan.values():
+        return ApiError(403, error.message, param=error.param, code="plan_limit")
+    return error
 
 
 def video_create(
@@ -193,7 +214,7 @@ def video_derive(*, owner: User, operation: str, fields: dict[str, Any], source:
     try:
         return services.generation_create(owner=owner, spec=spec)
     except ValidationError as exc:
-        raise validation_error(exc.message_dict) from exc
+        raise _refusal(owner, spec, exc) from exc
 
 
 def video_delete(*, generation: Generation) -> None:
