@@ -145,19 +145,19 @@ def test_another_owners_video_is_a_404_on_every_route(studio, user, other_user, 
 def test_create_errors_raise_the_sdks_exception_classes(studio, user, key):
     client = sdk(studio, key)
     cases = [
-        (openai.BadRequestError, "size", dict(prompt="a", size="1024x1792")),
-        (openai.BadRequestError, "seconds", dict(prompt="a", seconds="four")),
-        (openai.BadRequestError, "seconds", dict(prompt="a", seconds="0")),
-        (openai.BadRequestError, "model", dict(prompt="a", model="sora-2")),
-        (openai.BadRequestError, "prompt", dict(prompt="   ")),
-        (openai.BadRequestError, "seconds", dict(prompt="a", seconds="25")),
+        (openai.BadRequestError, "size", {"prompt": "a", "size": "1024x1792"}),
+        (openai.BadRequestError, "seconds", {"prompt": "a", "seconds": "four"}),
+        (openai.BadRequestError, "seconds", {"prompt": "a", "seconds": "0"}),
+        (openai.BadRequestError, "model", {"prompt": "a", "model": "sora-2"}),
+        (openai.BadRequestError, "prompt", {"prompt": "   "}),
+        (openai.BadRequestError, "seconds", {"prompt": "a", "seconds": "25"}),
         # 1080p and 20 s the offline renderer makes; the Plus plan does not allow them.
-        (openai.PermissionDeniedError, "size", dict(prompt="a", size="1920x1080")),
-        (openai.PermissionDeniedError, "seconds", dict(prompt="a", seconds="20")),
+        (openai.PermissionDeniedError, "size", {"prompt": "a", "size": "1920x1080"}),
+        (openai.PermissionDeniedError, "seconds", {"prompt": "a", "seconds": "20"}),
         (
             openai.UnprocessableEntityError,
             "input_reference",
-            dict(prompt="a", input_reference=("ref.png", b"not a png at all", "image/png")),
+            {"prompt": "a", "input_reference": ("ref.png", b"not a png at all", "image/png")},
         ),
     ]
     for exc_class, param, kwargs in cases:
