@@ -121,3 +121,11 @@ def test_the_sdk_raises_authentication_error_for_a_revoked_key(studio, user):
     with pytest.raises(openai.AuthenticationError) as caught:
         client.videos.list()
     assert caught.value.code == "invalid_api_key"
+
+
+def test_the_docs_page_is_linked_from_settings_with_examples_for_this_studio(owner_client):
+    settings_html = owner_client.get(reverse("api_settings")).content.decode()
+    assert reverse("api_docs") in settings_html
+    docs = owner_client.get(reverse("api_docs")).content.decode()
+    assert 'base_url="http://testserver/v1"' in docs
+    assert "curl http://testserver/v1/videos" in docs and "/v1/openapi.json" in docs

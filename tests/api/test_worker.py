@@ -16,7 +16,7 @@ from standardwebhooks import Webhook
 from api.models import WebhookDelivery
 from api.webhooks import endpoint_create
 from tests.api.conftest import sdk
-from tests.conftest import wait_for
+from tests.conftest import ROOT, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -76,3 +76,29 @@ def test_create_and_poll_completes_every_variant_decodes_and_the_webhook_arrives
     )
     assert [a["status_code"] for a in delivery.attempts] == [500, 500, 200]
     assert all(a["latency_ms"] >= 0 for a in delivery.attempts)
+
+
+def _readme_snippet() -> str:
+    text = (ROOT / "README.md").read_text()
+    after = text.split("<!-- readme-snippet:", 1)[1]
+    return after.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_snippet_runs_against_a_live_studio(
+    studio, user, key, start_worker, monkeypatch, tmp_path, capsys
+):
+    start_worker()
+    monkeypatch.setenv("STUDIO_BASE_URL", studio.base_url)
+    monkeypatch.setenv("STUDIO_API_KEY", key)
+    monkeypatch.chdir(tmp_path)
+    code = compile(_readme_snippet(), "README.md", "exec")
+
+    _within(120, lambda: exec(code, {"__name__": "readme"}))
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith(" completed")
+    assert "a paper boat on a pond" in out[1]
+    with av.open(str(tmp_path / "boat.mp4")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 24
+    with Image.open(tmp_path / "boat.webp") as image:
+        assert image.format == "WEBP"
