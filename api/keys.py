@@ -77,7 +77,7 @@ def apikey_authenticate(secret: str) -> ApiKey | None:
     if not secret.startswith(KEY_PREFIX) or len(secret) > 200:
         return None
     key = (
-        ApiKey.objects.select_related("owner")
+        ApiKey.objects.select_related("owner__account__plan")
         .filter(hashed=key_hash(secret), revoked_at__isnull=True, owner__is_active=True)
         .first()
     )

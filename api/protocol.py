@@ -129,18 +129,22 @@ def video_object(generation: Generation) -> dict[str, Any]:
 
 
 def poll_after_ms(generation: Generation) -> int | None:
-    """A hint for the next retrieve: the job's expected remaining time, bounded to
-    0.2–5 s; None once it has ended."""
+    """A hint for the next retrieve from the job's expected remaining time; None once it
+    has ended. Running: half the time its progress rate says is left (0.2–5 s). Waiting
+    for a slot or a worker: a quarter of the time it has waited so far (1–20 s), so a long
+    queue is not polled every second."""
     if generation.is_final:
         return None
-    if generation.state in (State.DRAFT, State.QUEUED, State.SUBMITTING) or not (
-        generation.started_at and generation.progress
-    ):
-        return 1000
-    elapsed = (timezone.now() - generation.started_at).total_seconds()
-    done = max(1, min(int(generation.progress), 99))
-    remaining = elapsed * (100 - done) / done
-    return int(min(5000, max(200, remaining * 1000 / 2)))
+    now = timezone.now()
+    if generation.state == State.RUNNING and generation.started_at and generation.progress:
+        elapsed = (now - generation.started_at).total_seconds()
+        done = max(1, min(int(generation.progress), 99))
+        remaining = elapsed * (100 - done) / done
+        return int(min(5000, max(200, remaining * 1000 / 2)))
+    if generation.state in (State.DOWNLOADING, State.FINISHING, State.RUNNING):
+        return 500
+    waited = (now - (generation.queued_at or generation.created_at)).total_seconds()
+    return int(min(20_000, max(1000, waited * 1000 / 4)))
 
 
 def _text(fields: dict[str, Any], name: str) -> str | None:

@@ -244,3 +244,18 @@ def delivery_replay(*, delivery: WebhookDelivery) -> None:
             series_start=len(delivery.attempts),
         )
         enqueue(DELIVER_TASK, str(delivery.pk))
+
+
+def delivery_sweep() -> int:
+    """Send again the pending deliveries whose try is overdue by a minute (their message was
+    lost: a broker restart, or a countdown longer than the broker keeps unacked messages).
+    Returns how many were sent; a duplicate message is harmless (the claim above)."""
+    overdue = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.PENDING,
+        next_attempt_at__lt=timezone.now() - timedelta(minutes=1),
+    ).values_list("pk", flat=True)[:500]
+    count = 0
+    for pk in overdue:
+        enqueue(DELIVER_TASK, str(pk))
+        count += 1
+    return count

@@ -15,7 +15,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from api.models import WebhookDelivery, WebhookEndpoint
-from api.webhooks import delivery_attempt, endpoint_create
+from api.webhooks import delivery_attempt, delivery_sweep, endpoint_create
 from generations.services import generation_transition
 from generations.states import State
 from tests.factories import make_generation
@@ -170,3 +170,24 @@ def test_another_users_endpoint_and_delivery_are_404(
     assert owner_client.post(reverse("api_delivery_replay", args=[delivery.pk])).status_code == 404
     assert WebhookEndpoint.objects.filter(pk=theirs.pk).exists()
     assert theirs.url not in owner_client.get(reverse("api_settings")).content.decode()
+
+
+def test_the_sweep_resends_a_delivery_whose_try_never_arrived(
+    user, settings, django_capture_on_commit_callbacks
+):
+    settings.STUDIO_WEBHOOK_ALLOW_PRIVATE = True
+    endpoint_create(owner=user, url="http://127.0.0.1:9/", event_types=["video.completed"])
+    _end(
+        make_generation(user, state=State.FINISHING),
+        State.SUCCEEDED,
+        django_capture_on_commit_callbacks,
+    )
+    delivery = WebhookDelivery.objects.get()
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        assert delivery_sweep() == 0  # due now, its message is on its way
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=5)
+    )
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        assert delivery_sweep() == 1
+    assert len(sent) == 1
