@@ -10,7 +10,8 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('generations', '0004_move_plans_and_endpoints'),
+        # Only the Generation table is referenced, which exists from the first migration on.
+        ('generations', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
