@@ -39,6 +39,7 @@ class PlanAdmin(admin.ModelAdmin[Plan]):
         ("priority_per_month", "concurrent_jobs", "jobs_per_day"),
         "watermark_free",
         "allowed_models",
+        ("api_requests_per_minute", "api_creates_per_minute"),
     )
 
     @admin.display(description="Accounts")

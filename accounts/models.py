@@ -43,6 +43,12 @@ class Plan(models.Model):
         blank=True,
         help_text="Generations a creator may start in 24 hours; empty = unlimited.",
     )
+    api_requests_per_minute = models.PositiveIntegerField(
+        default=600, help_text="Requests per minute each API key may make."
+    )
+    api_creates_per_minute = models.PositiveIntegerField(
+        default=20, help_text="Videos per minute each API key may create."
+    )
     is_default = models.BooleanField(default=False, help_text="The plan new sign-ups get.")
     sort_order = models.PositiveSmallIntegerField(default=0)
 

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "generations",
     "delivery",
     "library",
+    "api",
     "providers.offline",
     "providers.openai_compat",
 ]
@@ -373,3 +374,24 @@ CELERY_BEAT_SCHEDULE["sweep-orphans"] = {
     "task": "generations.tasks.sweep_orphans",
     "schedule": env_float("STUDIO_ORPHAN_SWEEP_INTERVAL", 3600.0),
 }
+
+# --- API (/v1/videos, keys, outgoing webhooks) ----------------------------------------------
+# The cache holds the API's per-key rate-limit counters and its stills: Redis
+# (redis://...) so that every web process shares them; empty means this process's memory.
+STUDIO_CACHE_URL = env_str("STUDIO_CACHE_URL")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": STUDIO_CACHE_URL,
+    }
+    if STUDIO_CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+# Webhooks to loopback, private and link-local addresses are refused unless this is set.
+STUDIO_WEBHOOK_ALLOW_PRIVATE = env_bool("STUDIO_WEBHOOK_ALLOW_PRIVATE", False)
+STUDIO_WEBHOOK_TIMEOUT_SECONDS = env_float("STUDIO_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+# Seconds before each retry of a failed delivery (about a day in all), comma-separated.
+STUDIO_WEBHOOK_RETRY_SECONDS = env_str(
+    "STUDIO_WEBHOOK_RETRY_SECONDS", "5,300,1800,7200,18000,28800,28800"
+)
+CELERY_BEAT_SCHEDULE["sweep-webhooks"] = {"task": "api.tasks.sweep_webhooks", "schedule": 60.0}

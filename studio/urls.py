@@ -20,6 +20,7 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
+    path("", include("api.urls")),
     path("", include("delivery.urls")),
     path("", include("providers.openai_compat.urls")),
     path("", include("library.urls")),

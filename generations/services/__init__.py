@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from generations.services.admission import generation_admit_waiting
 from generations.services.assets import asset_create, asset_delete, video_delete
-from generations.services.creation import generation_cancel, generation_create, generation_retry
+from generations.services.creation import (
+    generation_cancel,
+    generation_create,
+    generation_delete,
+    generation_retry,
+)
 from generations.services.pipeline import (
     generation_download,
     generation_poll,
@@ -33,6 +38,7 @@ __all__ = [
     "generation_admit_waiting",
     "generation_cancel",
     "generation_create",
+    "generation_delete",
     "generation_download",
     "generation_end",
     "generation_poll",

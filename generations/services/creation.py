@@ -16,6 +16,7 @@ from accounts.signup import generate_refusal
 from generations.models import Generation
 from generations.selectors import generation_count_priority, generation_count_since
 from generations.services.admission import generation_admit_locked
+from generations.services.assets import video_delete
 from generations.services.lineage import lineage_record
 from generations.services.pipeline import generation_cancel_at_provider
 from generations.services.transitions import generation_end, generation_transition
@@ -88,3 +89,13 @@ def generation_retry(*, generation: Generation) -> Generation:
     """Run an ended generation again, as a new generation with the same spec (final states
     have no exits). Raises ValidationError when the spec no longer fits (a changed plan)."""
     return generation_create(owner=generation.owner, spec=GenerationSpec.again(generation))
+
+
+def generation_delete(*, generation: Generation) -> None:
+    """Delete a generation with every video of it and their files; a job still running is
+    canceled first (its provider told to stop)."""
+    if not generation.is_final:
+        generation_cancel(generation=generation)
+    for video in list(generation.videos.all()):
+        video_delete(video=video)
+    generation.delete()

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from core import metrics
@@ -21,6 +22,12 @@ from policy.models import Refusal
 
 class IllegalTransition(ValueError):
     pass
+
+
+# Sent inside the transaction of a move to a final state, with ``generation_id`` and
+# ``state``: listeners (the API's outgoing webhooks) write in the same transaction and send
+# their tasks on its commit, so a rolled-back ending sends nothing.
+generation_ended = Signal()
 
 
 def generation_transition(
@@ -69,6 +76,7 @@ def generation_transition(
         if to_state in FINAL_STATES:
             owner_id = Generation.objects.values_list("owner_id", flat=True).get(pk=generation_id)
             transaction.on_commit(lambda: generation_admit_waiting(owner_id))
+            generation_ended.send(Generation, generation_id=generation_id, state=to_state)
         if to_state == State.REJECTED:
             _log_provider_refusal(generation_id, fields)
     return True

@@ -1,0 +1,53 @@
+"""Per-key rate limits from the owner's plan: requests per minute and creates per minute,
+counted in fixed one-minute windows in the cache (Redis in production, so every web
+process shares the count). Over the limit is a 429 with ``Retry-After``; every answer
+carries ``x-ratelimit-*`` headers for the requests window."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from api.errors import ApiError
+
+WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Window:
+    limit: int
+    remaining: int
+    reset_seconds: int
+
+    def headers(self, kind: str) -> dict[str, str]:
+        return {
+            f"x-ratelimit-limit-{kind}": str(self.limit),
+            f"x-ratelimit-remaining-{kind}": str(self.remaining),
+            f"x-ratelimit-reset-{kind}": f"{self.reset_seconds}s",
+        }
+
+
+def rate_take(key_id: int, kind: str, limit: int) -> Window:
+    """Count one ``kind`` ("requests" or "creates") for the key in this minute's window.
+    Raises ApiError(429) when the window is full."""
+    now = time.time()
+    window = int(now // WINDOW_SECONDS)
+    reset = max(1, int((window + 1) * WINDOW_SECONDS - now + 0.999))
+    name = f"api:rate:{key_id}:{kind}:{window}"
+    cache.add(name, 0, timeout=WINDOW_SECONDS + 5)
+    try:
+        used = cache.incr(name)
+    except ValueError:  # expired between add and incr
+        cache.set(name, 1, timeout=WINDOW_SECONDS + 5)
+        used = 1
+    state = Window(limit=limit, remaining=max(0, limit - used), reset_seconds=reset)
+    if used > limit:
+        raise ApiError(
+            429,
+            f"Rate limit reached: {limit} {kind} per minute for this key. Try again in {reset} s.",
+            code="rate_limit_exceeded",
+            headers={"Retry-After": str(reset), **state.headers(kind)},
+        )
+    return state
