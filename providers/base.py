@@ -51,6 +51,12 @@ class Capabilities:
     seconds_choices: tuple[int, ...] = ()
     # When not empty, the only "resolution aspect_ratio" pairs it makes (e.g. "720p 16:9").
     frame_choices: tuple[str, ...] = ()
+    # Native iterate tools: the reference as the first frame, a last frame, both ends as
+    # keyframes (an image or an earlier generation), and a seamless loop.
+    first_frame: bool = False
+    last_frame: bool = False
+    keyframes: bool = False
+    loop: bool = False
 
     def refusal(self, *, resolution: str, aspect_ratio: str, seconds: int) -> dict[str, str]:
         """Form errors for a setting inside the ranges above that the provider still cannot
@@ -82,6 +88,9 @@ class JobRequest:
     # "create", or "remix" / "extend" of the provider's own job ``source_job_id``.
     operation: str = "create"
     source_job_id: str = ""
+    # Ask for a sound track (only where the model's capabilities say ``audio``).
+    audio: bool = False
+    loop: bool = False
 
 
 class JobState(enum.StrEnum):

@@ -22,6 +22,7 @@ from providers.openai_compat.provider import endpoint_provider
 PROVIDERS: dict[str, str] = {
     "offline": "providers.offline.provider.OfflineProvider",
     "diffusers": "providers.diffusers.provider.DiffusersProvider",
+    "runway": "providers.runway.provider.RunwayProvider",
 }
 
 

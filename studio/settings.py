@@ -38,6 +38,9 @@ INSTALLED_APPS = [
     "delivery",
     "providers.offline",
     "providers.openai_compat",
+    "providers.runway",
+    "providers.luma",
+    "providers.fal",
 ]
 
 MIDDLEWARE = [
@@ -198,3 +201,18 @@ STUDIO_OPENAI_ENDPOINTS = env_str("STUDIO_OPENAI_ENDPOINTS")
 STUDIO_OPENAI_TIMEOUT_SECONDS = env_float("STUDIO_OPENAI_TIMEOUT_SECONDS", 60.0)
 # How long after completion a server's video stays downloadable when it names no expiry.
 STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS = env_float("STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS", 3600.0)
+
+# --- Hosted video providers (issue 14). Each is offered only when it has a key, from its
+# admin page or from these variables; a blank base URL means the provider's own API.
+STUDIO_PROVIDER_TIMEOUT_SECONDS = env_float("STUDIO_PROVIDER_TIMEOUT_SECONDS", 60.0)
+STUDIO_RUNWAY_API_KEY = env_str("RUNWAYML_API_SECRET")
+STUDIO_RUNWAY_BASE_URL = env_str("STUDIO_RUNWAY_BASE_URL")
+STUDIO_RUNWAY_MODELS = env_str("STUDIO_RUNWAY_MODELS")
+STUDIO_LUMA_API_KEY = env_str("LUMAAI_API_KEY")
+STUDIO_LUMA_BASE_URL = env_str("STUDIO_LUMA_BASE_URL")
+STUDIO_LUMA_MODELS = env_str("STUDIO_LUMA_MODELS")
+# Luma's callback_url points here (this Studio's public address), when set.
+STUDIO_PUBLIC_URL = env_str("STUDIO_PUBLIC_URL")
+STUDIO_FAL_API_KEY = env_str("FAL_KEY")
+STUDIO_FAL_QUEUE_URL = env_str("STUDIO_FAL_QUEUE_URL")
+STUDIO_FAL_MODELS = env_str("STUDIO_FAL_MODELS")
