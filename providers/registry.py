@@ -23,6 +23,7 @@ PROVIDERS: dict[str, str] = {
     "offline": "providers.offline.provider.OfflineProvider",
     "diffusers": "providers.diffusers.provider.DiffusersProvider",
     "runway": "providers.runway.provider.RunwayProvider",
+    "luma": "providers.luma.provider.LumaProvider",
 }
 
 

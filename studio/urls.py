@@ -22,5 +22,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("delivery.urls")),
     path("", include("providers.openai_compat.urls")),
+    path("", include("providers.luma.urls")),
     path("", include("generations.urls")),
 ]
