@@ -24,6 +24,7 @@ PROVIDERS: dict[str, str] = {
     "diffusers": "providers.diffusers.provider.DiffusersProvider",
     "runway": "providers.runway.provider.RunwayProvider",
     "luma": "providers.luma.provider.LumaProvider",
+    "fal": "providers.fal.provider.FalProvider",
 }
 
 

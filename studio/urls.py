@@ -23,5 +23,6 @@ urlpatterns = [
     path("", include("delivery.urls")),
     path("", include("providers.openai_compat.urls")),
     path("", include("providers.luma.urls")),
+    path("", include("providers.fal.urls")),
     path("", include("generations.urls")),
 ]
