@@ -25,6 +25,7 @@ PROVIDERS: dict[str, str] = {
     "runway": "providers.runway.provider.RunwayProvider",
     "luma": "providers.luma.provider.LumaProvider",
     "fal": "providers.fal.provider.FalProvider",
+    "replicate": "providers.replicate.provider.ReplicateProvider",
 }
 
 

@@ -24,5 +24,6 @@ urlpatterns = [
     path("", include("providers.openai_compat.urls")),
     path("", include("providers.luma.urls")),
     path("", include("providers.fal.urls")),
+    path("", include("providers.replicate.urls")),
     path("", include("generations.urls")),
 ]
