@@ -26,6 +26,7 @@ PROVIDERS: dict[str, str] = {
     "luma": "providers.luma.provider.LumaProvider",
     "fal": "providers.fal.provider.FalProvider",
     "replicate": "providers.replicate.provider.ReplicateProvider",
+    "veo": "providers.veo.provider.VeoProvider",
 }
 
 

@@ -132,7 +132,7 @@ class LoopbackServer:
     def route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Reply:
         raise NotImplementedError
 
-    def check_auth(self, headers: Any) -> Reply | None:
+    def check_auth(self, headers: Any, path: str = "") -> Reply | None:
         """A 401 reply when the request's credentials are wrong (subclasses)."""
         return None
 
@@ -193,7 +193,7 @@ class LoopbackServer:
                         "body": body,
                     }
                 )
-                refused = server.check_auth(self.headers)
+                refused = server.check_auth(self.headers, split.path)
                 if refused is not None:
                     self._send(refused)
                     return

@@ -78,7 +78,7 @@ class FalServer(LoopbackServer):
             return "cancel"
         return "result"
 
-    def check_auth(self, headers: Any) -> Reply | None:
+    def check_auth(self, headers: Any, path: str = "") -> Reply | None:
         if headers.get("Authorization") != f"Key {API_KEY}":
             return Reply(401, {"detail": "No user found for Key ID and Secret"})
         return None

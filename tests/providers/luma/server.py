@@ -82,7 +82,7 @@ class LumaServer(LoopbackServer):
             return {"GET": "get", "DELETE": "delete"}.get(method, "other")
         return "other"
 
-    def check_auth(self, headers: Any) -> Reply | None:
+    def check_auth(self, headers: Any, path: str = "") -> Reply | None:
         if headers.get("Authorization") != f"Bearer {API_KEY}":
             return Reply(401, {"detail": "Invalid API key"})
         return None

@@ -110,7 +110,7 @@ class ReplicateServer(LoopbackServer):
             return "cancel" if path.endswith("/cancel") else "get"
         return "other"
 
-    def check_auth(self, headers: Any) -> Reply | None:
+    def check_auth(self, headers: Any, path: str = "") -> Reply | None:
         if headers.get("Authorization") != f"Bearer {API_TOKEN}":
             return Reply(
                 401, {"title": "Unauthenticated", "detail": "Invalid token", "status": 401}

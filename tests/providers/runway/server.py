@@ -98,7 +98,7 @@ class RunwayServer(LoopbackServer):
             return {"GET": "retrieve", "DELETE": "delete"}.get(method, "other")
         return "other"
 
-    def check_auth(self, headers: Any) -> Reply | None:
+    def check_auth(self, headers: Any, path: str = "") -> Reply | None:
         if headers.get("Authorization") != f"Bearer {API_KEY}":
             return Reply(401, {"error": "Invalid API key"})
         if headers.get("X-Runway-Version") != "2024-11-06":
