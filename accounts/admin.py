@@ -28,6 +28,7 @@ class PlanAdmin(admin.ModelAdmin[Plan]):
         ("name", "sort_order", "is_default"),
         ("max_resolution", "max_seconds", "max_variations"),
         ("priority_per_month", "concurrent_jobs"),
+        "monthly_spend_cap",
         "watermark_free",
         "allowed_models",
     )

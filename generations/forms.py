@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -11,6 +12,7 @@ from django.core.validators import MaxLengthValidator
 
 from accounts.plans import model_allowed, resolutions_allowed
 from generations.models import Asset, Generation
+from generations.pricing import Quote, estimate_text, price_quote
 from generations.selectors import usage_get_for_user
 from generations.spec import MAX_SECONDS, VARIATION_CHOICES, GenerationSpec
 from media.frames import ASPECT_RATIOS, RESOLUTIONS
@@ -105,6 +107,31 @@ class GenerateForm(forms.Form):
         assert isinstance(reference, forms.ModelChoiceField)
         reference.queryset = Asset.objects.filter(owner=user)
         self.providers = providers
+        # Each model's price, for the composer's estimate before Generate (pricing.js).
+        self.prices: dict[str, dict[str, str]] = {}
+        for value, *_ in self.model_options:
+            slug, _, model = value.partition(":")
+            quote = price_quote(slug, model)
+            if quote is not None:
+                self.prices[value] = quote.as_json()
+
+    def estimate(self) -> str:
+        """The estimate for the settings as they stand (the script keeps it current)."""
+
+        def pick(name: str) -> str:
+            value = self.data.get(name) if self.is_bound else None
+            return str(value or self.initial.get(name) or self.fields[name].initial or "")
+
+        price = self.prices.get(pick("provider"))
+        try:
+            seconds, variations = int(pick("seconds")), int(pick("variations") or 1)
+        except ValueError:
+            return ""
+        if price is None:
+            return ""
+        quote = Quote(price["unit"], Decimal(price["amount"]), price["currency"])
+        amount = quote.cost(seconds=seconds, variations=variations)
+        return estimate_text(amount, quote.currency, seconds=seconds, variations=variations)
 
     def spec(self, *, parent: Generation | None = None) -> GenerationSpec:
         """The request this valid form makes (``parent``: the generation it was made from)."""

@@ -104,6 +104,11 @@ class Generation(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     deadline_at = models.DateTimeField(null=True, blank=True)
+    # What the job costs: the estimate made before it was sent (from ModelPrice), and the
+    # provider's own reported cost where it gives one (Runway's task cost).
+    cost_estimate = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    cost_actual = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    cost_currency = models.CharField(max_length=3, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -208,3 +213,34 @@ class Video(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("video_detail", args=[self.id])
+
+
+class ModelPrice(models.Model):
+    """The operator's price for one provider model: per second of output, per video or per
+    request. Seeded from the providers' published prices and marked an estimate."""
+
+    class Unit(models.TextChoices):
+        SECOND = "second", "per second of video"
+        VIDEO = "video", "per video"
+        REQUEST = "request", "per request"
+
+    provider = models.CharField(max_length=64)
+    model = models.CharField(max_length=128, blank=True)
+    unit = models.CharField(max_length=8, choices=Unit.choices, default=Unit.SECOND)
+    amount = models.DecimalField(max_digits=10, decimal_places=4)
+    currency = models.CharField(max_length=3, default="USD")
+    is_estimate = models.BooleanField(
+        default=True, help_text="A published list price, not a quote."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider", "model"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "model"], name="unique_model_price")
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.provider}:{self.model} {self.amount} {self.currency} {self.get_unit_display()}"
+        )

@@ -93,6 +93,16 @@ class JobRequest:
     loop: bool = False
 
 
+@dataclass(frozen=True)
+class Price:
+    """A published list price: ``amount`` (a decimal string) per ``unit`` of output:
+    "second" (of each video), "video" (each variation) or "request" (the whole job)."""
+
+    unit: str
+    amount: str
+    currency: str = "USD"
+
+
 class JobState(enum.StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -160,6 +170,11 @@ class Provider(ABC):
     def is_available(self) -> bool:
         """Whether the dashboard should offer this provider now."""
         return True
+
+    def published_price(self, model: str) -> Price | None:
+        """The provider's published price for ``model`` (an estimate Studio seeds its
+        operator-editable prices from); None when it costs nothing or is unknown."""
+        return None
 
     def find_job(self, key: str, *, taken: JobsTaken = nothing_taken) -> str | None:
         """The job id already made for this idempotency key, if the provider can tell.

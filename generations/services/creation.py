@@ -4,13 +4,16 @@ the owner's plan has a free slot), a job is canceled, an ended one runs again.""
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.plans import account_get_for_user, account_lock
 from generations.models import Generation
+from generations.pricing import estimate_text, money, month_spend, price_quote
 from generations.selectors import generation_count_priority
 from generations.services.admission import generation_admit_locked
 from generations.services.pipeline import generation_cancel_at_provider
@@ -36,6 +39,7 @@ def generation_create(*, owner: User, spec: GenerationSpec) -> Generation:
             priority, downgraded = False, True
         fields = spec.model_fields()
         fields["priority"] = priority
+        fields.update(_cost_locked(account.plan.monthly_spend_cap, spec, owner_id=owner.pk))
         if spec.seed is None:
             fields["seed"] = random.randrange(2**31)
         generation = Generation.objects.create(owner=owner, **fields)
@@ -51,6 +55,29 @@ def generation_create(*, owner: User, spec: GenerationSpec) -> Generation:
         generation_admit_locked(account, created=generation.pk)
         generation.refresh_from_db()
     return generation
+
+
+def _cost_locked(cap: Decimal | None, spec: GenerationSpec, *, owner_id: int) -> dict[str, object]:
+    """The job's estimated cost, refused (ValidationError) when it would take the creator
+    past the plan's monthly spend cap. Called holding the account lock, so simultaneous
+    requests are counted one after another."""
+    quote = price_quote(spec.provider, spec.model)
+    if quote is None:
+        return {}
+    estimate = quote.cost(seconds=spec.seconds, variations=spec.variations)
+    if cap is not None:
+        spent = month_spend(owner_id)
+        if spent + estimate > cap:
+            text = estimate_text(
+                estimate, quote.currency, seconds=spec.seconds, variations=spec.variations
+            )
+            raise ValidationError(
+                {
+                    "provider": f"This job ({text}) would take you past your plan's monthly "
+                    f"spend cap of {money(cap, 'USD')} ({money(spent, 'USD')} spent so far)."
+                }
+            )
+    return {"cost_estimate": estimate, "cost_currency": quote.currency}
 
 
 def generation_cancel(*, generation: Generation, by: User | None = None) -> bool:

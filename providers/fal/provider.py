@@ -45,6 +45,7 @@ from providers.base import (
     JobState,
     JobStatus,
     PermanentError,
+    Price,
     Provider,
     ProviderError,
     TransientError,
@@ -131,6 +132,14 @@ MODELS: dict[str, FalModel] = {
     "ltx-video": FalModel(
         "fal-ai/ltx-video", "LTX Video (on fal)", ("480p 16:9", "480p 9:16"), (5,), _ltx
     ),
+}
+
+
+# Published prices: estimates, editable in admin.
+PRICES = {
+    "kling-2.1": Price("second", "0.05"),
+    "veo3": Price("second", "0.40"),
+    "ltx-video": Price("video", "0.02"),
 }
 
 
@@ -227,6 +236,9 @@ class FalProvider(Provider):
 
     def model_label(self, model: str) -> str:
         return MODELS[model].label if model in MODELS else model
+
+    def published_price(self, model: str) -> Price | None:
+        return PRICES.get(model)
 
     def capabilities(self, model: str = "") -> Capabilities:
         models = self.model_ids()

@@ -37,6 +37,7 @@ from providers.base import (
     JobStatus,
     ModerationError,
     PermanentError,
+    Price,
     Provider,
     ProviderError,
     TransientError,
@@ -61,6 +62,8 @@ log = logging.getLogger(__name__)
 NAME = "Luma"
 MODELS = {"ray-2": "Ray 2", "ray-flash-2": "Ray Flash 2"}
 SECONDS = {5: "5s", 9: "9s"}
+# Published prices per second of video (720p): estimates, editable in admin.
+PRICES = {"ray-2": Price("second", "0.16"), "ray-flash-2": Price("second", "0.06")}
 RESOLUTIONS = ("720p", "1080p")
 ASPECT_RATIOS = ("16:9", "9:16", "1:1")
 # Generations listed at most when looking for one whose create answer was lost.
@@ -99,6 +102,9 @@ class LumaProvider(Provider):
 
     def model_label(self, model: str) -> str:
         return MODELS.get(model, model)
+
+    def published_price(self, model: str) -> Price | None:
+        return PRICES.get(model)
 
     def capabilities(self, model: str = "") -> Capabilities:
         return Capabilities(

@@ -46,6 +46,7 @@ from providers.base import (
     JobStatus,
     ModerationError,
     PermanentError,
+    Price,
     Provider,
     ProviderError,
     TransientError,
@@ -141,6 +142,13 @@ MODELS: dict[str, ReplicateModel] = {
         _kling,
     ),
 }
+# Published prices of the known models: estimates, editable in admin.
+PRICES = {
+    "wan-video/wan-2.2-t2v-fast": Price("video", "0.05"),
+    "lightricks/ltx-2-fast": Price("second", "0.04"),
+    "kwaivgi/kling-v2.5-turbo-pro": Price("second", "0.07"),
+}
+
 # What Studio assumes of a model it does not know: whatever it makes is saved.
 GENERIC = ReplicateModel("", ("720p 16:9",), (5,), _generic)
 
@@ -201,6 +209,9 @@ class ReplicateProvider(Provider):
 
     def model_label(self, model: str) -> str:
         return MODELS[model].label if model in MODELS else f"{model} (on Replicate)"
+
+    def published_price(self, model: str) -> Price | None:
+        return PRICES.get(model)
 
     def _spec(self, model: str) -> ReplicateModel:
         return MODELS.get(model, GENERIC)

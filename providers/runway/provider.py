@@ -37,6 +37,7 @@ from providers.base import (
     JobStatus,
     ModerationError,
     PermanentError,
+    Price,
     Provider,
     ProviderError,
     TransientError,
@@ -85,6 +86,14 @@ _VEO_RATIOS = {
     "1080p 16:9": "1920:1080",
     "1080p 9:16": "1080:1920",
 }
+# Published prices (credits at $0.01), per second of video: estimates, editable in admin.
+PRICES = {
+    "gen4.5": Price("second", "0.12"),
+    "veo3.1": Price("second", "0.40"),
+    "veo3.1_fast": Price("second", "0.15"),
+    "kling2.5_turbo_pro": Price("second", "0.07"),
+}
+
 MODELS: dict[str, RunwayModel] = {
     "gen4.5": RunwayModel(
         "Gen-4.5", {"720p 16:9": "1280:720", "720p 9:16": "720:1280"}, tuple(range(2, 11))
@@ -144,6 +153,9 @@ class RunwayProvider(Provider):
 
     def model_label(self, model: str) -> str:
         return MODELS[model].label if model in MODELS else model
+
+    def published_price(self, model: str) -> Price | None:
+        return PRICES.get(model)
 
     def capabilities(self, model: str = "") -> Capabilities:
         models = self.model_ids()

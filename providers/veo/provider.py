@@ -44,6 +44,7 @@ from providers.base import (
     JobStatus,
     ModerationError,
     PermanentError,
+    Price,
     Provider,
     ProviderError,
     TransientError,
@@ -86,6 +87,14 @@ MODELS: dict[str, VeoModel] = {
         "Veo 3.1 Fast", _VEO3_FRAMES, (4, 6, 8), audio=True, last_frame=True
     ),
     "veo-2.0-generate-001": VeoModel("Veo 2", ("720p 16:9", "720p 9:16"), (5, 6, 7, 8)),
+}
+
+
+# Published Vertex AI prices per second of video: estimates, editable in admin.
+PRICES = {
+    "veo-3.1-generate-001": Price("second", "0.40"),
+    "veo-3.1-fast-generate-001": Price("second", "0.15"),
+    "veo-2.0-generate-001": Price("second", "0.50"),
 }
 
 
@@ -146,6 +155,9 @@ class VeoProvider(Provider):
 
     def model_label(self, model: str) -> str:
         return MODELS[model].label if model in MODELS else model
+
+    def published_price(self, model: str) -> Price | None:
+        return PRICES.get(model)
 
     def capabilities(self, model: str = "") -> Capabilities:
         models = self.model_ids()
