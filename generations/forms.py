@@ -54,6 +54,11 @@ class GenerateForm(forms.Form):
         label="Put my prompt in the Content Credentials",
         help_text="Otherwise they carry only its SHA-256.",
     )
+    audio = forms.BooleanField(
+        required=False,
+        label="With sound",
+        help_text="Models that make audio (Veo 3, Runway's Veo 3.1, ...) add a sound track.",
+    )
     provider = forms.ChoiceField()
     seed = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
     reference = forms.ModelChoiceField(queryset=Asset.objects.none(), required=False)
@@ -150,6 +155,7 @@ class GenerateForm(forms.Form):
             reference=data["reference"],
             parent=parent,
             prompt_in_credentials=data["prompt_in_credentials"],
+            audio=data.get("audio") or False,
         )
 
 

@@ -84,6 +84,8 @@ class Generation(models.Model):
     )
     # The creator's choice to put the prompt itself (not only its hash) in the credentials.
     prompt_in_credentials = models.BooleanField(default=False)
+    # Asked for a sound track (only models whose capabilities say ``audio`` make one).
+    audio = models.BooleanField(default=False)
 
     state = models.CharField(max_length=16, choices=State.choices, default=State.DRAFT)
     progress = models.PositiveSmallIntegerField(default=0)

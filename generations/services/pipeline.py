@@ -175,6 +175,7 @@ def generation_submit(generation_id: UUID | str) -> None:
                             else "",
                             operation=generation.operation,
                             source_job_id=_source_job_id(generation),
+                            audio=generation.audio,
                         )
                     )
                 generation_log(generation.pk, "submitted", job_id=job_id)
