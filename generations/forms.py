@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.core.validators import MaxLengthValidator
 
 from accounts.plans import model_allowed, resolutions_allowed
-from generations.models import Asset, Generation
+from generations.models import Asset, Generation, ModelPrice
 from generations.pricing import Quote, estimate_text, price_quote
 from generations.selectors import usage_get_for_user
 from generations.spec import MAX_SECONDS, VARIATION_CHOICES, GenerationSpec
@@ -114,9 +114,10 @@ class GenerateForm(forms.Form):
         self.providers = providers
         # Each model's price, for the composer's estimate before Generate (pricing.js).
         self.prices: dict[str, dict[str, str]] = {}
+        rows = list(ModelPrice.objects.all())
         for value, *_ in self.model_options:
             slug, _, model = value.partition(":")
-            quote = price_quote(slug, model)
+            quote = price_quote(slug, model, rows=rows)
             if quote is not None:
                 self.prices[value] = quote.as_json()
 

@@ -43,11 +43,14 @@ class Quote:
         return {"unit": self.unit, "amount": str(self.amount), "currency": self.currency}
 
 
-def price_quote(provider: str, model: str) -> Quote | None:
+def price_quote(provider: str, model: str, *, rows: list[ModelPrice] | None = None) -> Quote | None:
     """The operator's price for the model (a row for the model, else one for the whole
-    provider), else the provider's published price; None when it has none (free)."""
-    rows = ModelPrice.objects.filter(provider=provider, model__in=(model, ""))
-    row = min(rows, key=lambda r: r.model != model, default=None)
+    provider), else the provider's published price; None when it has none (free).
+    ``rows``: the price rows already read (one query for a whole page)."""
+    if rows is None:
+        rows = list(ModelPrice.objects.filter(provider=provider, model__in=(model, "")))
+    mine = [r for r in rows if r.provider == provider and r.model in (model, "")]
+    row = min(mine, key=lambda r: r.model != model, default=None)
     if row is not None:
         return Quote(row.unit, row.amount, row.currency, row.is_estimate)
     try:
