@@ -111,6 +111,9 @@ class Generation(models.Model):
     cost_estimate = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     cost_actual = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     cost_currency = models.CharField(max_length=3, blank=True)
+    # What the provider says the job is waiting for (behind the account's concurrency
+    # limit, its place in a queue), shown on the job card while it waits.
+    provider_note = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -300,6 +300,7 @@ def generation_poll(generation_id: UUID | str, *, reschedule: bool = True) -> fl
     updated = Generation.objects.filter(pk=generation.pk, state=State.RUNNING).update(
         polls=generation.polls + reschedule,
         progress=max(progress, generation.progress),
+        provider_note=str(status.extra.get("note") or "")[:200],
         updated_at=timezone.now(),
     )
     if updated and reschedule:

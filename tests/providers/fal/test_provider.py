@@ -75,6 +75,8 @@ def test_the_queue_position_is_shown_while_waiting(account, server, user):
     assert status.state == JobState.QUEUED
     assert status.extra["queue_position"] == 2
     assert "Number 3" in str(status.extra["note"])
+    services.generation_poll(generation.pk)
+    assert "in fal's queue" in refresh(generation).provider_note
     poll_until_moved(generation)
     assert refresh(generation).state == State.DOWNLOADING
 

@@ -155,6 +155,7 @@ def test_a_throttled_task_is_queued_behind_the_accounts_concurrency(account, ser
     assert "concurrency" in str(status.extra["note"])
     services.generation_poll(generation.pk)
     assert refresh(generation).state == State.RUNNING
+    assert generation.provider_note == "Waiting behind your Runway account's concurrency limit."
 
 
 # --- misbehaviour -----------------------------------------------------------------------
