@@ -219,7 +219,7 @@ def test_cancel_deletes_the_generation(account, server, user):
 
 @override_settings(STUDIO_PUBLIC_URL="https://studio.example", STUDIO_POLL_MAX_SECONDS=30)
 def test_the_callback_is_a_hint_and_the_generation_is_read_back(account, server, user, client):
-    server.render_seconds = 0.3
+    server.render_seconds = 3600
     generation = _create(user)
     services.generation_submit(generation.pk)
     job = server.jobs[refresh(generation).provider_job_id]
@@ -227,10 +227,7 @@ def test_the_callback_is_a_hint_and_the_generation_is_read_back(account, server,
     assert url.startswith("https://studio.example/webhooks/luma/")
     path = url.removeprefix("https://studio.example")
     assert get_provider("luma").poll(job.id).retry_after == 30  # polling is the safety net
-
-    from tests.conftest import wait_for
-
-    wait_for(lambda: server.jobs[job.id].as_json(server)["state"] == "completed", 10)
+    job.render_seconds = 0  # Luma finishes the render
     # The body claims a failure: only the id is used, the state comes from Luma.
     body = json.dumps({"id": job.id, "state": "failed"})
     response = client.post(path, body, content_type="application/json")
