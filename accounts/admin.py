@@ -37,6 +37,7 @@ class PlanAdmin(admin.ModelAdmin[Plan]):
         ("name", "sort_order", "is_default"),
         ("max_resolution", "max_seconds", "max_variations"),
         ("priority_per_month", "concurrent_jobs", "jobs_per_day"),
+        "monthly_spend_cap",
         "watermark_free",
         "allowed_models",
         ("api_requests_per_minute", "api_creates_per_minute"),

@@ -50,6 +50,14 @@ class Plan(models.Model):
         default=20, help_text="Videos per minute each API key may create."
     )
     is_default = models.BooleanField(default=False, help_text="The plan new sign-ups get.")
+    monthly_spend_cap = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Most a creator may spend at the providers per calendar month (in USD, "
+        "estimated before each job); empty = no cap.",
+    )
     sort_order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

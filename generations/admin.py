@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from generations import services
-from generations.models import Asset, Generation, GenerationEvent, Video
+from generations.models import Asset, Generation, GenerationEvent, ModelPrice, Video
 
 
 class GenerationEventInline(admin.TabularInline[GenerationEvent, Generation]):
@@ -81,6 +81,9 @@ class GenerationAdmin(admin.ModelAdmin[Generation]):
         "finished_at",
         "deadline_at",
         "reference",
+        "cost_estimate",
+        "cost_actual",
+        "cost_currency",
     )
     fields = (
         "id",
@@ -94,10 +97,11 @@ class GenerationAdmin(admin.ModelAdmin[Generation]):
         ("state", "progress"),
         ("provider_job_id", "submit_key"),
         ("error_code", "error_message"),
+        ("cost_estimate", "cost_actual", "cost_currency"),
         ("created_at", "queued_at", "started_at", "finished_at", "deadline_at"),
     )
     inlines = (VideoInline, GenerationEventInline)
-    actions = ("retry", "cancel")
+    actions = ("retry", "cancel", "sum_cost")
 
     @admin.display(description="Prompt")
     def short_prompt(self, obj: Generation) -> str:
@@ -244,3 +248,35 @@ class GenerationEventAdmin(admin.ModelAdmin[GenerationEvent]):
         self, request: HttpRequest, obj: GenerationEvent | None = None
     ) -> bool:
         return False
+
+
+# --- cost (issue 14) -------------------------------------------------------------------------
+
+
+@admin.action(description="Sum the cost of the selected generations per creator and month")
+def _sum_cost(
+    modeladmin: admin.ModelAdmin[Generation], request: HttpRequest, queryset: QuerySet[Generation]
+) -> None:
+    from generations.pricing import cost_by_creator_and_month, money
+
+    for (username, month, currency), total in cost_by_creator_and_month(queryset):
+        modeladmin.message_user(request, f"{username}, {month}: {money(total, currency)}")
+
+
+GenerationAdmin.sum_cost = _sum_cost  # type: ignore[attr-defined]
+
+
+@admin.register(ModelPrice)
+class ModelPriceAdmin(admin.ModelAdmin[ModelPrice]):
+    """Prices per provider model; "Add published prices" seeds the missing ones."""
+
+    list_display = ("provider", "model", "unit", "amount", "currency", "is_estimate", "updated_at")
+    list_editable = ("unit", "amount", "currency", "is_estimate")
+    list_filter = ("provider", "unit", "is_estimate")
+    actions = ("seed",)
+
+    @admin.action(description="Add the providers' published prices that are missing")
+    def seed(self, request: HttpRequest, queryset: QuerySet[ModelPrice]) -> None:
+        from generations.pricing import price_seed
+
+        self.message_user(request, f"Added {price_seed()} published price(s).")

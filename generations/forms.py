@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -10,7 +11,8 @@ from django.contrib.auth.models import User
 from django.core.validators import MaxLengthValidator
 
 from accounts.plans import model_allowed, resolutions_allowed
-from generations.models import Asset, Generation
+from generations.models import Asset, Generation, ModelPrice
+from generations.pricing import Quote, estimate_text, price_quote
 from generations.selectors import usage_get_for_user
 from generations.spec import MAX_SECONDS, VARIATION_CHOICES, GenerationSpec
 from media.frames import ASPECT_RATIOS, RESOLUTIONS
@@ -51,6 +53,11 @@ class GenerateForm(forms.Form):
         required=False,
         label="Put my prompt in the Content Credentials",
         help_text="Otherwise they carry only its SHA-256.",
+    )
+    audio = forms.BooleanField(
+        required=False,
+        label="With sound",
+        help_text="Models that make audio (Veo 3, Runway's Veo 3.1, ...) add a sound track.",
     )
     provider = forms.ChoiceField()
     seed = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
@@ -105,6 +112,32 @@ class GenerateForm(forms.Form):
         assert isinstance(reference, forms.ModelChoiceField)
         reference.queryset = Asset.objects.filter(owner=user)
         self.providers = providers
+        # Each model's price, for the composer's estimate before Generate (pricing.js).
+        self.prices: dict[str, dict[str, str]] = {}
+        rows = list(ModelPrice.objects.all())
+        for value, *_ in self.model_options:
+            slug, _, model = value.partition(":")
+            quote = price_quote(slug, model, rows=rows)
+            if quote is not None:
+                self.prices[value] = quote.as_json()
+
+    def estimate(self) -> str:
+        """The estimate for the settings as they stand (the script keeps it current)."""
+
+        def pick(name: str) -> str:
+            value = self.data.get(name) if self.is_bound else None
+            return str(value or self.initial.get(name) or self.fields[name].initial or "")
+
+        price = self.prices.get(pick("provider"))
+        try:
+            seconds, variations = int(pick("seconds")), int(pick("variations") or 1)
+        except ValueError:
+            return ""
+        if price is None:
+            return ""
+        quote = Quote(price["unit"], Decimal(price["amount"]), price["currency"])
+        amount = quote.cost(seconds=seconds, variations=variations)
+        return estimate_text(amount, quote.currency, seconds=seconds, variations=variations)
 
     def spec(self, *, parent: Generation | None = None) -> GenerationSpec:
         """The request this valid form makes (``parent``: the generation it was made from)."""
@@ -123,6 +156,7 @@ class GenerateForm(forms.Form):
             reference=data["reference"],
             parent=parent,
             prompt_in_credentials=data["prompt_in_credentials"],
+            audio=data.get("audio") or False,
         )
 
 

@@ -84,6 +84,8 @@ class Generation(models.Model):
     )
     # The creator's choice to put the prompt itself (not only its hash) in the credentials.
     prompt_in_credentials = models.BooleanField(default=False)
+    # Asked for a sound track (only models whose capabilities say ``audio`` make one).
+    audio = models.BooleanField(default=False)
 
     state = models.CharField(max_length=16, choices=State.choices, default=State.DRAFT)
     progress = models.PositiveSmallIntegerField(default=0)
@@ -104,6 +106,14 @@ class Generation(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     deadline_at = models.DateTimeField(null=True, blank=True)
+    # What the job costs: the estimate made before it was sent (from ModelPrice), and the
+    # provider's own reported cost where it gives one (Runway's task cost).
+    cost_estimate = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    cost_actual = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    cost_currency = models.CharField(max_length=3, blank=True)
+    # What the provider says the job is waiting for (behind the account's concurrency
+    # limit, its place in a queue), shown on the job card while it waits.
+    provider_note = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -245,3 +255,34 @@ class Lineage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_role_display()} {self.position} of {self.child_id}"
+
+
+class ModelPrice(models.Model):
+    """The operator's price for one provider model: per second of output, per video or per
+    request. Seeded from the providers' published prices and marked an estimate."""
+
+    class Unit(models.TextChoices):
+        SECOND = "second", "per second of video"
+        VIDEO = "video", "per video"
+        REQUEST = "request", "per request"
+
+    provider = models.CharField(max_length=64)
+    model = models.CharField(max_length=128, blank=True)
+    unit = models.CharField(max_length=8, choices=Unit.choices, default=Unit.SECOND)
+    amount = models.DecimalField(max_digits=10, decimal_places=4)
+    currency = models.CharField(max_length=3, default="USD")
+    is_estimate = models.BooleanField(
+        default=True, help_text="A published list price, not a quote."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider", "model"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "model"], name="unique_model_price")
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.provider}:{self.model} {self.amount} {self.currency} {self.get_unit_display()}"
+        )

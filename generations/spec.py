@@ -49,6 +49,7 @@ class GenerationSpec:
     operation: str = Generation.Operation.CREATE
     source_video: Video | None = None  # the video a remix or an extension starts from
     prompt_in_credentials: bool = False
+    audio: bool = False  # ask the model for a sound track
 
     def replace(self, **changes: Any) -> GenerationSpec:
         return dataclasses.replace(self, **changes)
@@ -71,6 +72,7 @@ class GenerationSpec:
             operation=generation.operation,
             source_video=generation.source_video,
             prompt_in_credentials=generation.prompt_in_credentials,
+            audio=generation.audio,
         )
 
     @classmethod
@@ -141,6 +143,8 @@ def spec_validate(spec: GenerationSpec, *, owner_id: int, plan: Plan) -> Generat
             or not source.generation.provider_job_id
         ):
             errors["prompt"] = f"This video's model cannot {spec.operation} it."
+    if spec.audio and not caps.audio:
+        errors["audio"] = f"{adapter.name} makes no sound with this model."
     refused = caps.refusal(
         resolution=spec.resolution, aspect_ratio=spec.aspect_ratio, seconds=spec.seconds
     )

@@ -51,6 +51,12 @@ class Capabilities:
     seconds_choices: tuple[int, ...] = ()
     # When not empty, the only "resolution aspect_ratio" pairs it makes (e.g. "720p 16:9").
     frame_choices: tuple[str, ...] = ()
+    # Native iterate tools: the reference as the first frame, a last frame, both ends as
+    # keyframes (an image or an earlier generation), and a seamless loop.
+    first_frame: bool = False
+    last_frame: bool = False
+    keyframes: bool = False
+    loop: bool = False
 
     def refusal(self, *, resolution: str, aspect_ratio: str, seconds: int) -> dict[str, str]:
         """Form errors for a setting inside the ranges above that the provider still cannot
@@ -82,6 +88,19 @@ class JobRequest:
     # "create", or "remix" / "extend" of the provider's own job ``source_job_id``.
     operation: str = "create"
     source_job_id: str = ""
+    # Ask for a sound track (only where the model's capabilities say ``audio``).
+    audio: bool = False
+    loop: bool = False
+
+
+@dataclass(frozen=True)
+class Price:
+    """A published list price: ``amount`` (a decimal string) per ``unit`` of output:
+    "second" (of each video), "video" (each variation) or "request" (the whole job)."""
+
+    unit: str
+    amount: str
+    currency: str = "USD"
 
 
 class JobState(enum.StrEnum):
@@ -153,6 +172,11 @@ class Provider(ABC):
     def is_available(self) -> bool:
         """Whether the dashboard should offer this provider now."""
         return True
+
+    def published_price(self, model: str) -> Price | None:
+        """The provider's published price for ``model`` (an estimate Studio seeds its
+        operator-editable prices from); None when it costs nothing or is unknown."""
+        return None
 
     def find_job(self, key: str, *, taken: JobsTaken = nothing_taken) -> str | None:
         """The job id already made for this idempotency key, if the provider can tell.

@@ -22,6 +22,11 @@ from providers.openai_compat.provider import endpoint_provider
 PROVIDERS: dict[str, str] = {
     "offline": "providers.offline.provider.OfflineProvider",
     "diffusers": "providers.diffusers.provider.DiffusersProvider",
+    "runway": "providers.runway.provider.RunwayProvider",
+    "luma": "providers.luma.provider.LumaProvider",
+    "fal": "providers.fal.provider.FalProvider",
+    "replicate": "providers.replicate.provider.ReplicateProvider",
+    "veo": "providers.veo.provider.VeoProvider",
 }
 
 

@@ -104,3 +104,33 @@
     if (video) video.pause();
   });
 })();
+
+// The composer's cost estimate before Generate ("≈ $0.80 for 2 × 8 s"), from the model's
+// price (the #model-prices table the server renders), the same sum the server records.
+(function () {
+  "use strict";
+  var symbols = { USD: "$", EUR: "€", GBP: "£" };
+
+  function update() {
+    var table = document.getElementById("model-prices");
+    var out = document.getElementById("cost-estimate");
+    if (!table || !out) return;
+    var form = out.closest("form");
+    var prices = JSON.parse(table.textContent || "{}");
+    var price = prices[form.elements.provider && form.elements.provider.value];
+    var seconds = parseInt(form.elements.seconds && form.elements.seconds.value, 10);
+    var variations = parseInt((form.elements.variations && form.elements.variations.value) || "1", 10);
+    if (!price || !(seconds > 0) || !(variations > 0)) { out.textContent = ""; return; }
+    var amount = parseFloat(price.amount);
+    var total = price.unit === "second" ? amount * seconds * variations
+      : price.unit === "video" ? amount * variations : amount;
+    var cents = (Math.round(total * 10000) / 10000).toFixed(2);
+    var money = symbols[price.currency] ? symbols[price.currency] + cents : cents + " " + price.currency;
+    out.textContent = "≈ " + money + " for " + (variations > 1 ? variations + " × " : "") + seconds + " s";
+  }
+
+  document.addEventListener("change", update);
+  document.addEventListener("input", update);
+  document.addEventListener("DOMContentLoaded", update);
+  document.addEventListener("htmx:afterSettle", update);
+})();

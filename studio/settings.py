@@ -57,6 +57,11 @@ INSTALLED_APPS = [
     "api",
     "providers.offline",
     "providers.openai_compat",
+    "providers.runway",
+    "providers.luma",
+    "providers.fal",
+    "providers.replicate",
+    "providers.veo",
 ]
 
 MIDDLEWARE = [
@@ -395,3 +400,29 @@ STUDIO_WEBHOOK_RETRY_SECONDS = env_str(
     "STUDIO_WEBHOOK_RETRY_SECONDS", "5,300,1800,7200,18000,28800,28800"
 )
 CELERY_BEAT_SCHEDULE["sweep-webhooks"] = {"task": "api.tasks.sweep_webhooks", "schedule": 60.0}
+
+# --- Hosted video providers (issue 14). Each is offered only when it has a key, from its
+# admin page or from these variables; a blank base URL means the provider's own API.
+STUDIO_PROVIDER_TIMEOUT_SECONDS = env_float("STUDIO_PROVIDER_TIMEOUT_SECONDS", 60.0)
+STUDIO_RUNWAY_API_KEY = env_str("RUNWAYML_API_SECRET")
+STUDIO_RUNWAY_BASE_URL = env_str("STUDIO_RUNWAY_BASE_URL")
+STUDIO_RUNWAY_MODELS = env_str("STUDIO_RUNWAY_MODELS")
+STUDIO_LUMA_API_KEY = env_str("LUMAAI_API_KEY")
+STUDIO_LUMA_BASE_URL = env_str("STUDIO_LUMA_BASE_URL")
+STUDIO_LUMA_MODELS = env_str("STUDIO_LUMA_MODELS")
+# Luma's callback_url points here (this Studio's public address), when set.
+STUDIO_PUBLIC_URL = env_str("STUDIO_PUBLIC_URL")
+STUDIO_FAL_API_KEY = env_str("FAL_KEY")
+STUDIO_FAL_QUEUE_URL = env_str("STUDIO_FAL_QUEUE_URL")
+STUDIO_FAL_MODELS = env_str("STUDIO_FAL_MODELS")
+STUDIO_REPLICATE_API_KEY = env_str("REPLICATE_API_TOKEN")
+STUDIO_REPLICATE_BASE_URL = env_str("STUDIO_REPLICATE_BASE_URL")
+STUDIO_REPLICATE_MODELS = env_str("STUDIO_REPLICATE_MODELS")
+STUDIO_REPLICATE_WEBHOOK_SECRET = env_str("STUDIO_REPLICATE_WEBHOOK_SECRET")
+STUDIO_VEO_PROJECT = env_str("STUDIO_VEO_PROJECT")
+STUDIO_VEO_LOCATION = env_str("STUDIO_VEO_LOCATION", "us-central1")
+STUDIO_VEO_CREDENTIALS_FILE = env_str("GOOGLE_APPLICATION_CREDENTIALS")
+STUDIO_VEO_BASE_URL = env_str("STUDIO_VEO_BASE_URL")
+STUDIO_VEO_MODELS = env_str("STUDIO_VEO_MODELS")
+# Attempts per poll with the SDK's backoff (0: none); creates are never retried.
+STUDIO_VEO_RETRY_ATTEMPTS = env_int("STUDIO_VEO_RETRY_ATTEMPTS", 0)

@@ -24,5 +24,8 @@ urlpatterns = [
     path("", include("delivery.urls")),
     path("", include("providers.openai_compat.urls")),
     path("", include("library.urls")),
+    path("", include("providers.luma.urls")),
+    path("", include("providers.fal.urls")),
+    path("", include("providers.replicate.urls")),
     path("", include("generations.urls")),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -14,6 +15,7 @@ from django.utils import timezone
 from accounts.plans import account_get_for_user, account_lock
 from accounts.signup import generate_refusal
 from generations.models import Generation
+from generations.pricing import estimate_text, money, month_spend, price_quote
 from generations.selectors import generation_count_priority, generation_count_since
 from generations.services.admission import generation_admit_locked
 from generations.services.assets import video_delete
@@ -56,6 +58,7 @@ def generation_create(*, owner: User, spec: GenerationSpec) -> Generation:
             priority, downgraded = False, True
         fields = spec.model_fields()
         fields["priority"] = priority
+        fields.update(_cost_locked(account.plan.monthly_spend_cap, spec, owner_id=owner.pk))
         if spec.seed is None:
             fields["seed"] = random.randrange(2**31)
         generation = Generation.objects.create(owner=owner, **fields)
@@ -72,6 +75,29 @@ def generation_create(*, owner: User, spec: GenerationSpec) -> Generation:
         generation_admit_locked(account, created=generation.pk)
         generation.refresh_from_db()
     return generation
+
+
+def _cost_locked(cap: Decimal | None, spec: GenerationSpec, *, owner_id: int) -> dict[str, object]:
+    """The job's estimated cost, refused (ValidationError) when it would take the creator
+    past the plan's monthly spend cap. Called holding the account lock, so simultaneous
+    requests are counted one after another."""
+    quote = price_quote(spec.provider, spec.model)
+    if quote is None:
+        return {}
+    estimate = quote.cost(seconds=spec.seconds, variations=spec.variations)
+    if cap is not None:
+        spent = month_spend(owner_id)
+        if spent + estimate > cap:
+            text = estimate_text(
+                estimate, quote.currency, seconds=spec.seconds, variations=spec.variations
+            )
+            raise ValidationError(
+                {
+                    "provider": f"This job ({text}) would take you past your plan's monthly "
+                    f"spend cap of {money(cap, 'USD')} ({money(spent, 'USD')} spent so far)."
+                }
+            )
+    return {"cost_estimate": estimate, "cost_currency": quote.currency}
 
 
 def generation_cancel(*, generation: Generation, by: User | None = None) -> bool:

@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -43,6 +44,7 @@ from providers.base import (
     JobRequest,
     JobsTaken,
     JobState,
+    JobStatus,
     ModerationError,
     Provider,
     ProviderError,
@@ -183,6 +185,7 @@ def generation_submit(generation_id: UUID | str) -> None:
                             else "",
                             operation=generation.operation,
                             source_job_id=_source_job_id(generation),
+                            audio=generation.audio,
                         )
                     )
                 generation_log(generation.pk, "submitted", job_id=job_id)
@@ -272,6 +275,7 @@ def generation_poll(generation_id: UUID | str, *, reschedule: bool = True) -> fl
         return countdown
     if status.warning and not generation.events.filter(message=status.warning).exists():
         generation_log(generation.pk, status.warning)
+    _record_cost(generation, status)
     if status.state == JobState.COMPLETED:
         if generation_transition(
             generation.pk,
@@ -310,11 +314,21 @@ def generation_poll(generation_id: UUID | str, *, reschedule: bool = True) -> fl
     updated = Generation.objects.filter(pk=generation.pk, state=State.RUNNING).update(
         polls=generation.polls + reschedule,
         progress=max(progress, generation.progress),
+        provider_note=str(status.extra.get("note") or "")[:200],
         updated_at=timezone.now(),
     )
     if updated and reschedule:
         step_enqueue(POLL_TASK, generation, countdown)
     return countdown
+
+
+def _record_cost(generation: Generation, status: JobStatus) -> None:
+    """Keep the provider's own final cost for the job, where it reports one."""
+    cost = status.extra.get("cost")
+    if status.extra.get("cost_final") and isinstance(cost, int | float | str):
+        Generation.objects.filter(pk=generation.pk).update(
+            cost_actual=Decimal(str(cost)), cost_currency=str(status.extra.get("currency") or "")
+        )
 
 
 def generation_download(generation_id: UUID | str) -> None:

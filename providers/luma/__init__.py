@@ -1,0 +1,1 @@
+"""Luma Dream Machine's video API, driven through the official ``lumaai`` SDK."""

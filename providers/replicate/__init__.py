@@ -1,0 +1,1 @@
+"""Replicate's predictions API for hosted video models, through the ``replicate`` SDK."""

@@ -1,0 +1,1 @@
+"""Runway's video API, driven through the official ``runwayml`` SDK."""

@@ -1,0 +1,1 @@
+"""Google Veo on Vertex AI, driven through the official ``google-genai`` SDK."""

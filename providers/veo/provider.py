@@ -1,0 +1,376 @@
+"""Google Veo on Vertex AI, through the official ``google-genai`` SDK. Configured in admin
+(Veo account: project, location, service-account key file) or by ``STUDIO_VEO_PROJECT`` and
+``GOOGLE_APPLICATION_CREDENTIALS``.
+
+The protocol's traps (``shared/specs/providers.md`` §2), and what this adapter does:
+
+* google-genai 3.x only makes videos through Vertex (``vertexai=True``): an API key is not
+  enough. Credentials come from the key file; the token endpoint is the one it names.
+* The create (``predictLongRunning``) takes no idempotency key and operations cannot be
+  listed, so a create whose answer was lost (a marker without an id, ``providers.hosted``)
+  fails with a clear message rather than being sent again. The SDK does not retry by
+  default; retries are opt-in (``retry_attempts``) and apply to polls only, never to the
+  create.
+* Variations are ``number_of_videos``; ``duration_seconds``, aspect ratio, resolution,
+  seed, sound (``generate_audio``) and the reference image as the first frame are passed
+  where the model has them.
+* An operation that ends with zero videos and RAI-filtered reasons ends ``rejected`` with
+  those reasons; ``done`` with an ``error`` is a failure with its message.
+* Without an output bucket the videos come back inline (``video_bytes``); the operation is
+  read again at download, so nothing is held in memory between steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import httpx2
+from django.conf import settings
+from django.db import DatabaseError
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+from google.oauth2 import service_account
+
+from providers.base import (
+    Capabilities,
+    JobRequest,
+    JobsTaken,
+    JobState,
+    JobStatus,
+    ModerationError,
+    PermanentError,
+    Price,
+    Provider,
+    ProviderError,
+    TransientError,
+    nothing_taken,
+)
+from providers.hosted import (
+    Markers,
+    fit_image_bytes,
+    never_sent,
+    split_list,
+    status_error,
+    stream_url,
+    timeout_seconds,
+    unknown_outcome,
+)
+from providers.veo.models import VeoAccount
+
+log = logging.getLogger(__name__)
+
+NAME = "Google Veo"
+SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+POLICY_WORDS = ("usage guidelines", "safety", "responsible ai", "rai")
+
+
+@dataclass(frozen=True)
+class VeoModel:
+    label: str
+    frames: tuple[str, ...]
+    seconds: tuple[int, ...]
+    audio: bool = False
+    last_frame: bool = False
+
+
+_VEO3_FRAMES = ("720p 16:9", "720p 9:16", "1080p 16:9", "1080p 9:16")
+MODELS: dict[str, VeoModel] = {
+    "veo-3.1-generate-001": VeoModel(
+        "Veo 3.1", _VEO3_FRAMES, (4, 6, 8), audio=True, last_frame=True
+    ),
+    "veo-3.1-fast-generate-001": VeoModel(
+        "Veo 3.1 Fast", _VEO3_FRAMES, (4, 6, 8), audio=True, last_frame=True
+    ),
+    "veo-2.0-generate-001": VeoModel("Veo 2", ("720p 16:9", "720p 9:16"), (5, 6, 7, 8)),
+}
+
+
+# Published Vertex AI prices per second of video: estimates, editable in admin.
+PRICES = {
+    "veo-3.1-generate-001": Price("second", "0.40"),
+    "veo-3.1-fast-generate-001": Price("second", "0.15"),
+    "veo-2.0-generate-001": Price("second", "0.50"),
+}
+
+
+@dataclass(frozen=True)
+class VeoConfig:
+    project: str = ""
+    location: str = "us-central1"
+    credentials_file: str = ""
+    base_url: str = ""
+    models: tuple[str, ...] = ()
+    retry_attempts: int = 0
+
+
+def veo_config() -> VeoConfig:
+    """The first enabled admin row, else the environment."""
+    try:
+        row = VeoAccount.objects.filter(enabled=True).order_by("pk").first()
+    except DatabaseError:
+        row = None
+    if row is not None:
+        return VeoConfig(
+            project=row.project,
+            location=row.location,
+            credentials_file=row.credentials_file,
+            base_url=row.base_url,
+            models=split_list(row.model_ids),
+            retry_attempts=row.retry_attempts,
+        )
+    return VeoConfig(
+        project=settings.STUDIO_VEO_PROJECT,
+        location=settings.STUDIO_VEO_LOCATION,
+        credentials_file=settings.STUDIO_VEO_CREDENTIALS_FILE,
+        base_url=settings.STUDIO_VEO_BASE_URL,
+        models=split_list(settings.STUDIO_VEO_MODELS),
+        retry_attempts=settings.STUDIO_VEO_RETRY_ATTEMPTS,
+    )
+
+
+class VeoProvider(Provider):
+    """Veo in one Vertex AI project. Safe to share between threads."""
+
+    slug = "veo"
+    name = NAME
+    description = "Google's Veo models on Vertex AI, with sound and variations."
+
+    def __init__(self) -> None:
+        self.markers = Markers("veo")
+        self._clients: dict[tuple[VeoConfig, float, bool], genai.Client] = {}
+        self._credentials: dict[str, service_account.Credentials] = {}
+
+    def model_ids(self) -> tuple[str, ...]:
+        wanted = veo_config().models
+        return tuple(m for m in (wanted or tuple(MODELS)) if m in MODELS)
+
+    def is_available(self) -> bool:
+        config = veo_config()
+        return bool(config.project and config.credentials_file and self.model_ids())
+
+    def model_label(self, model: str) -> str:
+        return MODELS[model].label if model in MODELS else model
+
+    def published_price(self, model: str) -> Price | None:
+        return PRICES.get(model)
+
+    def capabilities(self, model: str = "") -> Capabilities:
+        models = self.model_ids()
+        spec = MODELS.get(model) or MODELS[models[0] if models else "veo-3.1-generate-001"]
+        return Capabilities(
+            resolutions=tuple(dict.fromkeys(f.split()[0] for f in spec.frames)),
+            aspect_ratios=tuple(dict.fromkeys(f.split()[1] for f in spec.frames)),
+            min_seconds=min(spec.seconds),
+            max_seconds=max(spec.seconds),
+            max_variations=4,
+            image_input=True,
+            video_input=True,
+            audio=spec.audio,
+            models=models,
+            seconds_choices=spec.seconds,
+            frame_choices=spec.frames,
+            first_frame=True,
+            last_frame=spec.last_frame,
+        )
+
+    def client(self, *, for_polls: bool = False) -> genai.Client:
+        """A Vertex client; ``for_polls`` gets the opt-in retries, the create never."""
+        config = veo_config()
+        timeout = timeout_seconds()
+        cache_key = (config, timeout, for_polls)
+        client = self._clients.get(cache_key)
+        if client is None:
+            credentials = self._credentials.get(config.credentials_file)
+            if credentials is None:
+                try:
+                    credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+                        config.credentials_file, scopes=SCOPES
+                    )
+                except (OSError, ValueError) as exc:
+                    raise PermanentError(
+                        f"Veo's service-account key could not be read ({exc}).",
+                        code="credentials",
+                    ) from exc
+                self._credentials[config.credentials_file] = credentials
+            retries = None
+            if for_polls and config.retry_attempts > 0:
+                retries = types.HttpRetryOptions(attempts=config.retry_attempts)
+            options = types.HttpOptions(
+                base_url=config.base_url or None,
+                timeout=int(timeout * 1000),
+                retry_options=retries,
+            )
+            client = genai.Client(
+                vertexai=True,
+                project=config.project,
+                location=config.location,
+                credentials=credentials,
+                http_options=options,
+            )
+            self._clients[cache_key] = client
+        return client
+
+    # --- exactly-once submission -------------------------------------------------------
+
+    def find_job(self, key: str, *, taken: JobsTaken = nothing_taken) -> str | None:
+        """The operation made for this key; Vertex cannot list them, so a lost answer
+        fails the job with a clear message rather than risk a second, billed job."""
+        marker = self.markers.read(key)
+        if marker is None:
+            return None
+        if marker.get("job_id"):
+            return str(marker["job_id"])
+        raise unknown_outcome(NAME)
+
+    def _request(
+        self, request: JobRequest
+    ) -> tuple[str, types.GenerateVideosSource, types.GenerateVideosConfig]:
+        model = request.model or self.model_ids()[0]
+        spec = MODELS.get(model)
+        if spec is None:
+            raise PermanentError(f"Veo has no model {model!r} in Studio.", code="model")
+        frame = _studio_frame(request.width, request.height)
+        if frame not in spec.frames or request.seconds not in spec.seconds:
+            raise PermanentError(f"{spec.label} cannot make this size or length.", code="size")
+        resolution, ratio = frame.split()
+        image = None
+        if request.reference_path is not None:
+            data = fit_image_bytes(
+                request.reference_path,
+                request.reference_kind,
+                (request.width, request.height),
+                fmt="PNG",
+            )
+            image = types.Image(image_bytes=data, mime_type="image/png")
+        config = types.GenerateVideosConfig(
+            number_of_videos=request.variations,
+            duration_seconds=request.seconds,
+            aspect_ratio=ratio,
+            resolution=resolution,
+            seed=request.seed % 4294967295 if request.seed is not None else None,
+            generate_audio=request.audio if spec.audio else None,
+        )
+        return model, types.GenerateVideosSource(prompt=request.prompt, image=image), config
+
+    def submit(self, request: JobRequest) -> str:
+        model, source, config = self._request(request)
+        self.markers.write(request.key, {"model": model, "sent_at": time.time()})
+        self.markers.prune()
+        try:
+            operation = self.client().models.generate_videos(
+                model=model, source=source, config=config
+            )
+        except genai_errors.APIError as exc:
+            if 400 <= int(exc.code or 500) < 500:
+                self.markers.forget(request.key)
+            raise translate(exc) from exc
+        except (httpx.HTTPError, httpx2.HTTPError) as exc:
+            if never_sent(exc) or isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout):
+                self.markers.forget(request.key)
+            raise translate_http(exc) from exc
+        if not operation.name:
+            raise PermanentError("Vertex answered the create without an operation.")
+        self.markers.write(request.key, {"model": model, "job_id": operation.name})
+        return operation.name
+
+    # --- polling -----------------------------------------------------------------------
+
+    def _operation(self, job_id: str) -> types.GenerateVideosOperation:
+        try:
+            return self.client(for_polls=True).operations.get(
+                types.GenerateVideosOperation.model_validate({"name": job_id})
+            )
+        except genai_errors.APIError as exc:
+            raise translate(exc) from exc
+        except (httpx.HTTPError, httpx2.HTTPError) as exc:
+            raise translate_http(exc) from exc
+
+    def poll(self, job_id: str) -> JobStatus:
+        operation = self._operation(job_id)
+        if not operation.done:
+            return JobStatus(JobState.RUNNING, progress=0)
+        if operation.error:
+            message = str(operation.error.get("message") or "Veo could not make this video.")
+            if any(word in message.lower() for word in POLICY_WORDS):
+                return JobStatus(
+                    JobState.REJECTED,
+                    error_code="rai",
+                    error_message=f"Google's policy refused this video: {message}",
+                )
+            return JobStatus(
+                JobState.FAILED,
+                error_code=str(operation.error.get("code") or "failed"),
+                error_message=message,
+            )
+        result = operation.result or operation.response
+        videos = list(result.generated_videos or []) if result else []
+        if not videos:
+            reasons = list(result.rai_media_filtered_reasons or []) if result else []
+            if reasons or (result and result.rai_media_filtered_count):
+                return JobStatus(
+                    JobState.REJECTED,
+                    error_code="rai_filtered",
+                    error_message="Google's safety filters removed every video: "
+                    + ("; ".join(reasons) or "no reason given")
+                    + ".",
+                )
+            return JobStatus(
+                JobState.FAILED, error_code="no_videos", error_message="Veo returned no video."
+            )
+        return JobStatus(JobState.COMPLETED, progress=100)
+
+    def download(self, job_id: str, dest: Path) -> list[Path]:
+        """Each generated video, in order: its inline bytes, or its https URL."""
+        operation = self._operation(job_id)
+        result = operation.result or operation.response
+        videos = list(result.generated_videos or []) if result else []
+        files: list[Path] = []
+        for index, generated in enumerate(videos):
+            video = generated.video
+            target = dest / f"video-{index}.mp4"
+            if video is not None and video.video_bytes:
+                target.write_bytes(video.video_bytes)
+            elif video is not None and video.uri and video.uri.startswith("https://"):
+                stream_url(video.uri, target, provider_name=NAME)
+            else:
+                raise PermanentError(
+                    "Veo put the video where Studio cannot read it (a storage bucket).",
+                    code="no_output",
+                )
+            files.append(target)
+        if not files:
+            raise PermanentError("Veo returned no video.", code="no_output")
+        return files
+
+    def cancel(self, job_id: str) -> None:
+        """Vertex's video operations have no cancel; a job past its deadline is left."""
+
+
+def _studio_frame(width: int, height: int) -> str:
+    from media.frames import ASPECT_RATIOS, RESOLUTIONS, frame_size
+
+    for resolution in RESOLUTIONS:
+        for ratio in ASPECT_RATIOS:
+            if frame_size(resolution, ratio) == (width, height):
+                return f"{resolution} {ratio}"
+    return ""
+
+
+def translate(exc: genai_errors.APIError) -> ProviderError:
+    code = int(exc.code or 500)
+    message = str(exc.message or "").strip()
+    if code == 400 and any(word in message.lower() for word in POLICY_WORDS):
+        return ModerationError(f"Google's policy refused this prompt: {message}")
+    return status_error(NAME, code, message, {})
+
+
+def translate_http(exc: httpx.HTTPError | httpx2.HTTPError) -> ProviderError:
+    """The SDK's transport is httpx2 when installed, else httpx: either's errors."""
+    if isinstance(exc, httpx.TimeoutException | httpx2.TimeoutException):
+        return TransientError("Vertex AI did not answer in time.", code="timeout")
+    return TransientError("Vertex AI could not be reached.", code="connection")

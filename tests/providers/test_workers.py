@@ -1,0 +1,135 @@
+"""Every hosted provider with real Celery workers: a worker SIGKILLed while its create is
+at the provider, then a new worker and the reaper. One job exists on the server, and the
+generation ends right: found again where the provider can list its jobs (Luma, Replicate),
+failed with a clear message where it cannot (Runway, fal, Veo), never sent twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generations import services
+from generations.models import GenerationEvent
+from generations.spec import GenerationSpec
+from generations.states import State
+from tests.conftest import wait_final, wait_for
+from tests.providers.loopback import LoopbackServer
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+
+def _runway(tmp: Path) -> tuple[LoopbackServer, Callable[[Any], Any], dict[str, Any]]:
+    from providers.runway.models import RunwayAccount
+    from tests.providers.runway.server import API_KEY, RunwayServer
+
+    server = RunwayServer()
+    return (
+        server,
+        lambda s: RunwayAccount.objects.create(api_key=API_KEY, base_url=s.base_url),
+        {"model": "gen4.5", "seconds": 5},
+    )
+
+
+def _luma(tmp: Path) -> tuple[LoopbackServer, Callable[[Any], Any], dict[str, Any]]:
+    from providers.luma.models import LumaAccount
+    from tests.providers.luma.server import API_KEY, LumaServer
+
+    server = LumaServer()
+    return (
+        server,
+        lambda s: LumaAccount.objects.create(api_key=API_KEY, base_url=s.base_url),
+        {"model": "ray-2", "seconds": 5},
+    )
+
+
+def _fal(tmp: Path) -> tuple[LoopbackServer, Callable[[Any], Any], dict[str, Any]]:
+    from providers.fal.models import FalAccount
+    from tests.providers.fal.server import API_KEY, FalServer
+
+    server = FalServer()
+    return (
+        server,
+        lambda s: FalAccount.objects.create(api_key=API_KEY, base_url=s.base_url),
+        {"model": "kling-2.1", "seconds": 5},
+    )
+
+
+def _replicate(tmp: Path) -> tuple[LoopbackServer, Callable[[Any], Any], dict[str, Any]]:
+    from providers.replicate.models import ReplicateAccount
+    from tests.providers.replicate.server import API_TOKEN, ReplicateServer
+
+    server = ReplicateServer()
+    return (
+        server,
+        lambda s: ReplicateAccount.objects.create(api_key=API_TOKEN, base_url=s.base_url),
+        {"model": "wan-video/wan-2.2-t2v-fast", "seconds": 5},
+    )
+
+
+def _veo(tmp: Path) -> tuple[LoopbackServer, Callable[[Any], Any], dict[str, Any]]:
+    from providers.veo.models import VeoAccount
+    from tests.providers.veo.server import VeoServer, service_account_file
+
+    server = VeoServer()
+
+    def account(s: Any) -> Any:
+        key = service_account_file(tmp, s.token_uri)
+        return VeoAccount.objects.create(
+            project="studio-test", credentials_file=str(key), base_url=s.base_url
+        )
+
+    return server, account, {"model": "veo-3.1-generate-001", "seconds": 8}
+
+
+# provider slug -> (setup, whether the job is found again after the crash)
+PROVIDERS = {
+    "runway": (_runway, False),
+    "luma": (_luma, True),
+    "fal": (_fal, False),
+    "replicate": (_replicate, True),
+    "veo": (_veo, False),
+}
+
+
+@pytest.fixture(params=sorted(PROVIDERS))
+def hosted(
+    request: Any, tmp_path: Path
+) -> Iterator[tuple[str, LoopbackServer, bool, dict[str, Any]]]:
+    setup, reconciles = PROVIDERS[request.param]
+    server, make_account, fields = setup(tmp_path)
+    with server:
+        make_account(server)
+        yield request.param, server, reconciles, fields
+
+
+def test_a_worker_killed_during_the_create_never_makes_a_second_job(
+    start_worker, hosted, user, tmp_path
+):
+    slug, server, reconciles, fields = hosted
+    server.stall_create.set()  # the server makes the job, then holds the answer
+    first = start_worker()
+    generation = services.generation_create(
+        owner=user,
+        spec=GenerationSpec(prompt="a slow dolly past a neon sign", provider=slug, **fields),
+    )
+    wait_for(server.create_arrived.is_set, 60, "the create to reach the server")
+    first.kill()
+    server.stall_create.clear()
+    server.release_create.set()
+    start_worker()
+
+    wait_final(generation, timeout=120)
+
+    assert server.calls["create"] == 1
+    events = GenerationEvent.objects.filter(generation=generation)
+    if reconciles:
+        assert generation.state == State.SUCCEEDED, generation.error_message
+        assert events.filter(message="found the job made before a crash").count() == 1
+        assert generation.videos.count() == 1
+    else:
+        assert generation.state == State.FAILED
+        assert generation.error_code == "unknown_outcome"
+        assert "not sent again" in generation.error_message
