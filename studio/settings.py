@@ -73,7 +73,10 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'studio.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        # Keep connections between requests (a new PostgreSQL connection cost more CPU than
+        # the job-card poll itself), checked once per request before reuse.
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -198,3 +201,28 @@ STUDIO_OPENAI_ENDPOINTS = env_str("STUDIO_OPENAI_ENDPOINTS")
 STUDIO_OPENAI_TIMEOUT_SECONDS = env_float("STUDIO_OPENAI_TIMEOUT_SECONDS", 60.0)
 # How long after completion a server's video stays downloadable when it names no expiry.
 STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS = env_float("STUDIO_OPENAI_DOWNLOAD_WINDOW_SECONDS", 3600.0)
+
+# --- Per-request cost ---------------------------------------------------------------------
+# A cache shared by every web process (redis://...) holds sessions in front of the database
+# and the signed-in user (accounts.backends), so a job-card poll is one query. Empty means
+# this process's memory, which is not shared: sessions and users are then read from the
+# database on every request (a cached copy in one gunicorn worker would outlive a logout
+# or a password change made through another).
+STUDIO_CACHE_URL = env_str("STUDIO_CACHE_URL")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": STUDIO_CACHE_URL,
+    }
+    if STUDIO_CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+STUDIO_CACHE_SHARED = STUDIO_CACHE_URL.startswith(("redis://", "rediss://", "unix://"))
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if STUDIO_CACHE_SHARED
+    else "django.contrib.sessions.backends.db"
+)
+AUTHENTICATION_BACKENDS = ["accounts.backends.CachedModelBackend"]
+# Seconds a signed-in user stays in the shared cache (saving or deleting a user drops it).
+STUDIO_USER_CACHE_SECONDS = env_int("STUDIO_USER_CACHE_SECONDS", 300)
