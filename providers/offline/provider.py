@@ -37,6 +37,7 @@ from providers.base import (
     JobStatus,
     PermanentError,
     Provider,
+    job_updated,
     nothing_taken,
 )
 
@@ -66,6 +67,7 @@ class OfflineProvider(Provider):
         "renderer, not an AI model."
     )
     is_ai = False
+    results_are_local = True
 
     def capabilities(self, model: str = "") -> Capabilities:
         return Capabilities(
@@ -163,7 +165,12 @@ class OfflineProvider(Provider):
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
 
     def run(self, job_id: str) -> None:
-        """Render every variation of a job. Idempotent: a completed job is left alone."""
+        """Render every variation of a job, then say so (``job_updated``: the pipeline looks
+        at once instead of at its next poll). Idempotent: a completed job is left alone."""
+        self._render(job_id)
+        job_updated.send(sender=OfflineProvider, provider=self.slug, job_id=job_id)
+
+    def _render(self, job_id: str) -> None:
         folder = self.job_dir(job_id)
         spec = _read_json(folder / "spec.json")
         status = _read_json(folder / "status.json") or {}
