@@ -157,7 +157,11 @@ class Server:
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(30)
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:  # still waiting on idle keep-alive connections
+            self.proc.kill()
+            self.proc.wait(5)
 
 
 class Client:
