@@ -10,6 +10,7 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from accounts import receivers
+        from accounts import backends, receivers
 
         receivers.connect()
+        backends.connect()

@@ -50,7 +50,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         except signups.InvitationInvalid:
             form.add_error(None, signups.InvitationInvalid.message)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="accounts.backends.CachedModelBackend")
             if account.standing == Account.Standing.WAITING:
                 return redirect("waitlist")
             if account.needs_email_verification and account.email_verified_at is None:

@@ -11,9 +11,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_worker(var: Path) -> subprocess.Popen[bytes]:
+def start_worker(var: Path, tree: Path = ROOT) -> subprocess.Popen[bytes]:
     """A worker on every Studio queue with this process's environment (settings already
-    put in os.environ), logging to ``var/worker.log``; returns once it is ready."""
+    put in os.environ), running ``tree``'s code, logging to ``var/worker.log``; returns
+    once it is ready."""
     log_path = var / "worker.log"
     worker = subprocess.Popen(
         [
@@ -30,7 +31,7 @@ def start_worker(var: Path) -> subprocess.Popen[bytes]:
             "--loglevel",
             "INFO",
         ],
-        cwd=ROOT,
+        cwd=tree,
         env=os.environ.copy(),
         stdout=log_path.open("wb"),
         stderr=subprocess.STDOUT,

@@ -28,6 +28,34 @@ def generation_get_for_user(user: User, generation_id: object) -> Generation:
     )
 
 
+# What a job card shows (templates/generations/dashboard.html#job-card): the card is polled
+# every second while its job runs, so it reads only these columns, with no joins.
+CARD_FIELDS = (
+    "id",
+    "owner",
+    "prompt",
+    "resolution",
+    "aspect_ratio",
+    "seconds",
+    "variations",
+    "priority",
+    "state",
+    "progress",
+    "admitted_at",
+    "error_message",
+)
+
+
+def generation_card_get_for_user(user: User, generation_id: object) -> Generation:
+    """The creator's generation with only the job card's columns (one small query; a card
+    that shows a finished job's posters reads its videos with a second)."""
+    try:
+        pk = uuid.UUID(str(generation_id))
+    except ValueError:
+        raise Http404("No such generation.") from None
+    return get_object_or_404(Generation.objects.only(*CARD_FIELDS), pk=pk, owner=user)
+
+
 def video_get_for_user(user: User, video_id: object) -> Video:
     return get_object_or_404(
         Video.objects.select_related("generation", "generation__reference"),

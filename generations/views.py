@@ -102,7 +102,7 @@ def generate(request: AuthedRequest) -> HttpResponse:
 @login_required
 @require_GET
 def generation_card(request: AuthedRequest, generation_id: str) -> HttpResponse:
-    generation = selectors.generation_get_for_user(request.user, generation_id)
+    generation = selectors.generation_card_get_for_user(request.user, generation_id)
     return render(request, "generations/dashboard.html#job-card", {"job": generation})
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import av
 import numpy as np
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageOps
 
 from media.errors import MediaError
 from media.titles import Overlay, caption_overlay, title_overlay
@@ -87,22 +87,58 @@ def _yuv(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return to_bytes(y), to_bytes(cb), to_bytes(cr)
 
 
-def _field(look: _Look, t: float, w: int, h: int) -> tuple[Image.Image, Image.Image, Image.Image]:
-    """A small picture of soft colour blobs drifting on Lissajous paths over a dark base."""
-    ys, xs = np.ogrid[0:h, 0:w]
-    xs = xs.astype(np.float32) / max(1, w - 1)
-    ys = ys.astype(np.float32) / max(1, h - 1)
-    weight = np.full((h, w, 1), 0.08, np.float32)
-    out = weight * look.colours[0] * 0.25
-    for i in range(4):
-        fx, fy, phase, size = (float(v) for v in look.motion[i])
-        cx = 0.5 + 0.42 * np.sin(t * (0.25 + 0.5 * fx) + phase * 6.283)
-        cy = 0.5 + 0.42 * np.cos(t * (0.2 + 0.5 * fy) + phase * 4.0 + i)
-        g = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (0.03 + 0.09 * size))[..., None]
-        out = out + g * look.colours[i]
-        weight = weight + g
-    y, u, v = _yuv(out / weight)
-    return Image.fromarray(y, "L"), Image.fromarray(u, "L"), Image.fromarray(v, "L")
+class _Field:
+    """Soft colour blobs drifting on Lissajous paths over a dark base, drawn small.
+
+    Each blob is a Gaussian, so it is the outer product of a row and a column profile; and
+    Y, Cb and Cr are affine in RGB, so the colour-weighted mean is taken straight in YUV.
+    A frame costs a few operations on the small picture, with no RGB image in between."""
+
+    def __init__(self, look: _Look, w: int, h: int) -> None:
+        self.look = look
+        self.xs = np.arange(w, dtype=np.float32) / max(1, w - 1)
+        self.ys = np.arange(h, dtype=np.float32) / max(1, h - 1)
+        luma = np.array([_KR, 1 - _KR - _KB, _KB], np.float32)
+        to_yuv = np.stack(
+            [
+                luma * (219 / 255),
+                (np.array([0, 0, 1], np.float32) - luma) / (2 * (1 - _KB)) * (224 / 255),
+                (np.array([1, 0, 0], np.float32) - luma) / (2 * (1 - _KR)) * (224 / 255),
+            ]
+        )
+        self.colours = look.colours @ to_yuv.T  # (4 blobs, 3 channels): Y, Cb, Cr less offsets
+        self.offsets = (16.0, 128.0, 128.0)
+        self.frame = av.VideoFrame(w, h, "yuv444p")  # reused: reformat only reads it
+        self.planes = [_plane_array(plane) for plane in self.frame.planes]
+
+    def at(self, t: float) -> av.VideoFrame:
+        """The small yuv444p picture at time ``t`` (the same frame object every call)."""
+        base = 0.08
+        weight = np.full((self.ys.size, self.xs.size), base, np.float32)
+        sums = [np.full_like(weight, base * 0.25 * float(self.colours[0, c])) for c in range(3)]
+        for i in range(4):
+            fx, fy, phase, size = (float(v) for v in self.look.motion[i])
+            cx = 0.5 + 0.42 * np.sin(t * (0.25 + 0.5 * fx) + phase * 6.283)
+            cy = 0.5 + 0.42 * np.cos(t * (0.2 + 0.5 * fy) + phase * 4.0 + i)
+            spread = 0.03 + 0.09 * size
+            gx = np.exp(-((self.xs - cx) ** 2) / spread)
+            gy = np.exp(-((self.ys - cy) ** 2) / spread)
+            g = np.outer(gy, gx)
+            weight += g
+            for c in range(3):
+                sums[c] += g * float(self.colours[i, c])
+        for c, plane in enumerate(self.planes):
+            values = sums[c] / weight + self.offsets[c]
+            np.rint(values, out=values)
+            np.clip(values, 0, 255, out=values)
+            plane[:] = values
+        return self.frame
+
+
+def _plane_array(plane: av.video.plane.VideoPlane) -> np.ndarray:
+    """A writable (height, width) uint8 view of a frame plane's pixels, no copy."""
+    rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    return rows[:, : plane.width]
 
 
 def _backdrop(reference: str | Path, width: int, height: int) -> _Planes:
@@ -141,21 +177,58 @@ def _ken_burns(backdrop: _Planes, look: _Look, p: float, width: int, height: int
     )
 
 
-def _scaled(mask: Image.Image, amount: float) -> Image.Image:
-    return mask if amount >= 1 else mask.point(lambda v: round(v * amount))
+# Fixed point for the blends below: weights in 0..256, so that a uint16 holds pixel x weight.
+_ONE = 256
 
 
-def _stamp(planes: _Planes, overlay: Overlay, amount: float, dy: int = 0) -> None:
-    """Draw a neutral overlay into the planes with opacity ``amount`` (0..1)."""
-    x, y = overlay.x, overlay.y + dy
-    planes.y.paste(Y_BLACK, (x, y), _scaled(overlay.shadow, amount))
-    planes.y.paste(Y_WHITE, (x, y), _scaled(overlay.light, amount))
-    chroma = _scaled(overlay.chroma, amount)
-    planes.u.paste(NEUTRAL, (x // 2, y // 2), chroma)
-    planes.v.paste(NEUTRAL, (x // 2, y // 2), chroma)
+class _Stamp:
+    """An overlay ready to blend into frame planes: per pixel, what is kept of the picture
+    and what is added (the shadow pasted in black, then the light in white; the colour
+    planes pulled to neutral under both). At full opacity that is worked out once."""
+
+    def __init__(self, overlay: Overlay) -> None:
+        self.x, self.y = overlay.x, overlay.y
+        self.shadow = np.asarray(overlay.shadow, np.float32) / 255
+        self.light = np.asarray(overlay.light, np.float32) / 255
+        self.chroma = np.asarray(overlay.chroma, np.float32) / 255
+        self.full = self._weights(1.0)
+
+    def _weights(self, amount: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        shadow, light, chroma = self.shadow * amount, self.light * amount, self.chroma * amount
+        keep = (1 - shadow) * (1 - light)
+        add = Y_BLACK * shadow * (1 - light) + Y_WHITE * light
+        keep_c, add_c = 1 - chroma, NEUTRAL * chroma
+
+        def fixed(a: np.ndarray, offset: float = 0) -> np.ndarray:
+            return np.rint(a * _ONE + offset).astype(np.uint16)
+
+        return fixed(keep), fixed(add, _ONE / 2), fixed(keep_c), fixed(add_c, _ONE / 2)
+
+    def into(self, planes: list[np.ndarray], amount: float, dy: int = 0) -> None:
+        """Blend into (Y, U, V) planes at opacity ``amount`` (0..1), ``dy`` rows lower."""
+        keep, add, keep_c, add_c = self.full if amount >= 1 else self._weights(amount)
+        _blend(planes[0], self.x, self.y + dy, keep, add)
+        for chroma in planes[1:]:
+            _blend(chroma, self.x // 2, (self.y + dy) // 2, keep_c, add_c)
 
 
-def _card_planes(
+def _blend(plane: np.ndarray, x: int, y: int, keep: np.ndarray, add: np.ndarray) -> None:
+    """plane = plane * keep + add over the patch at (x, y), clipped to the plane."""
+    h, w = keep.shape
+    top, left = max(0, y), max(0, x)
+    bottom, right = min(plane.shape[0], y + h), min(plane.shape[1], x + w)
+    if bottom <= top or right <= left:
+        return
+    region = plane[top:bottom, left:right]
+    rows, cols = slice(top - y, bottom - y), slice(left - x, right - x)
+    mixed = region.astype(np.uint16)
+    mixed *= keep[rows, cols]
+    mixed += add[rows, cols]
+    mixed >>= 8
+    region[:] = mixed
+
+
+def _card_frames(
     *,
     prompt: str,
     width: int,
@@ -164,17 +237,17 @@ def _card_planes(
     fps: int,
     seed: int,
     reference_image: str | Path | None,
-) -> Iterator[_Planes]:
-    """The card's frames as yuv420p planes. Arguments are checked and the title and the
-    backdrop prepared now, so bad input fails here rather than halfway through a file."""
+) -> Iterator[av.VideoFrame]:
+    """The card's frames, yuv420p. Arguments are checked and the title and the backdrop
+    prepared now, so bad input fails here rather than halfway through a file."""
     if width <= 0 or height <= 0 or width % 2 or height % 2:
         raise ValueError(f"The frame size must be positive and even, not {width}x{height}.")
     if fps <= 0 or seconds <= 0:
         raise ValueError("seconds and fps must be positive.")
     look = _look(prompt, seed)
     bar = max(2, height // 120 // 2 * 2)
-    title = title_overlay(prompt, width, height)
-    caption = caption_overlay(width, height, bar)
+    title = _Stamp(title_overlay(prompt, width, height))
+    caption = _Stamp(caption_overlay(width, height, bar))
     backdrop = _backdrop(reference_image, width, height) if reference_image else None
     frames = max(1, round(seconds * fps))
     return _draw(look, title, caption, backdrop, width, height, frames, fps, bar)
@@ -182,54 +255,47 @@ def _card_planes(
 
 def _draw(
     look: _Look,
-    title: Overlay,
-    caption: Overlay,
+    title: _Stamp,
+    caption: _Stamp,
     backdrop: _Planes | None,
     width: int,
     height: int,
     frames: int,
     fps: int,
     bar: int,
-) -> Iterator[_Planes]:
-    low = (max(8, width // 8), max(8, height // 8))
-    size, half = (width, height), (width // 2, height // 2)
+) -> Iterator[av.VideoFrame]:
+    """Each frame: the small colour field scaled up by libswscale straight into a fresh
+    yuv420p frame, then the backdrop, the title, the caption and the progress bar blended
+    into its planes in place (no PIL image or ndarray copy of the whole picture)."""
+    field = _Field(look, max(8, width // 8), max(8, height // 8))
     fade_frames = max(1, round(FADE_SECONDS * fps))
-    bilinear = Image.Resampling.BILINEAR
     for i in range(frames):
-        y, u, v = _field(look, i / fps, *low)
-        planes = _Planes(
-            y.resize(size, bilinear), u.resize(half, bilinear), v.resize(half, bilinear)
+        frame = field.at(i / fps).reformat(
+            width=width, height=height, format="yuv420p", interpolation="BILINEAR"
         )
+        planes = [_plane_array(plane) for plane in frame.planes]
         if backdrop is not None:
             window = _ken_burns(backdrop, look, i / max(1, frames - 1), width, height)
-            planes = _Planes(
-                Image.blend(window.y, planes.y, 0.22),
-                Image.blend(window.u, planes.u, 0.22),
-                Image.blend(window.v, planes.v, 0.22),
-            )
+            for plane, image in zip(planes, (window.y, window.u, window.v), strict=True):
+                # Image.blend(window, field, 0.22) in fixed point: 200/256 and 56/256.
+                mixed = np.asarray(image, np.uint16) * 200
+                mixed += plane.astype(np.uint16) * 56
+                mixed += _ONE // 2
+                mixed >>= 8
+                plane[:] = mixed
         fade = 1.0 if frames == 1 else min(1.0, (i + 1) / fade_frames)
         eased = 1 - (1 - fade) ** 3
-        _stamp(planes, title, eased, dy=round((1 - eased) * height * 0.025) * 2)
-        _stamp(planes, caption, 1.0)
+        title.into(planes, eased, dy=round((1 - eased) * height * 0.025) * 2)
+        caption.into(planes, 1.0)
         end = (width * (i + 1)) // frames // 2 * 2
         if end:
-            ImageDraw.Draw(planes.y).rectangle((0, height - bar, end - 1, height - 1), Y_WHITE)
-            for chroma in (planes.u, planes.v):
-                box = (0, (height - bar) // 2, end // 2 - 1, height // 2 - 1)
-                ImageDraw.Draw(chroma).rectangle(box, NEUTRAL)
-        yield planes
-
-
-def _video_frame(planes: _Planes, pts: int) -> av.VideoFrame:
-    width, height = planes.y.size
-    frame = av.VideoFrame(width, height, "yuv420p")
-    for plane, image in zip(frame.planes, (planes.y, planes.u, planes.v), strict=True):
-        rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-        rows[:, : plane.width] = np.asarray(image)
-    frame.pts = pts
-    frame.colorspace = frame.color_primaries = frame.color_trc = _BT709
-    frame.color_range = _RANGE_MPEG
-    return frame
+            planes[0][height - bar :, :end] = Y_WHITE
+            for chroma in planes[1:]:
+                chroma[(height - bar) // 2 :, : end // 2] = NEUTRAL
+        frame.pts = i
+        frame.colorspace = frame.color_primaries = frame.color_trc = _BT709
+        frame.color_range = _RANGE_MPEG
+        yield frame
 
 
 def _h264_stream(out: av.container.OutputContainer, fps: int) -> av.VideoStream:
@@ -310,7 +376,7 @@ def render_title_card(
     when the reference image cannot be read."""
     out_path = Path(out_path)
     frames = max(1, round(seconds * fps))
-    planes = _card_planes(
+    pictures = _card_frames(
         prompt=prompt,
         width=width,
         height=height,
@@ -332,7 +398,7 @@ def render_title_card(
             context = stream.codec_context
             context.colorspace = context.color_primaries = context.color_trc = _BT709
             context.color_range = _RANGE_MPEG
-            pictures = _prefetched(_video_frame(p, i) for i, p in enumerate(planes))
+            pictures = _prefetched(pictures)
             with contextlib.closing(pictures):
                 for i, frame in enumerate(pictures):
                     if should_cancel and i % CANCEL_EVERY_FRAMES == 0 and should_cancel():

@@ -160,6 +160,9 @@ class Provider(ABC):
     name: str
     description: ClassVar[str] = ""
     is_ai: ClassVar[bool] = True
+    # True when ``download`` only copies files already on this machine's disk: the worker
+    # that sees the job completed then downloads at once instead of queueing a step.
+    results_are_local: ClassVar[bool] = False
 
     @abstractmethod
     def capabilities(self, model: str = "") -> Capabilities:

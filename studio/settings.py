@@ -103,7 +103,10 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'studio.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        # Keep connections between requests (a new PostgreSQL connection cost more CPU than
+        # the job-card poll itself), checked once per request before reuse.
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -120,9 +123,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # django-axes first: it refuses a locked-out login before the password is checked.
+# django-axes first (it refuses a locked-out login), then Django's model backend with the
+# signed-in user cached (accounts.backends).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.CachedModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
@@ -383,6 +388,13 @@ CELERY_BEAT_SCHEDULE["sweep-orphans"] = {
 # --- API (/v1/videos, keys, outgoing webhooks) ----------------------------------------------
 # The cache holds the API's per-key rate-limit counters and its stills: Redis
 # (redis://...) so that every web process shares them; empty means this process's memory.
+
+# --- Per-request cost ---------------------------------------------------------------------
+# A cache shared by every web process (redis://...) holds sessions in front of the database
+# and the signed-in user (accounts.backends), so a job-card poll is one query. Empty means
+# this process's memory, which is not shared: sessions and users are then read from the
+# database on every request (a cached copy in one gunicorn worker would outlive a logout
+# or a password change made through another).
 STUDIO_CACHE_URL = env_str("STUDIO_CACHE_URL")
 CACHES = {
     "default": {
@@ -426,3 +438,12 @@ STUDIO_VEO_BASE_URL = env_str("STUDIO_VEO_BASE_URL")
 STUDIO_VEO_MODELS = env_str("STUDIO_VEO_MODELS")
 # Attempts per poll with the SDK's backoff (0: none); creates are never retried.
 STUDIO_VEO_RETRY_ATTEMPTS = env_int("STUDIO_VEO_RETRY_ATTEMPTS", 0)
+
+STUDIO_CACHE_SHARED = STUDIO_CACHE_URL.startswith(("redis://", "rediss://", "unix://"))
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if STUDIO_CACHE_SHARED
+    else "django.contrib.sessions.backends.db"
+)
+# Seconds a signed-in user stays in the shared cache (saving or deleting a user drops it).
+STUDIO_USER_CACHE_SECONDS = env_int("STUDIO_USER_CACHE_SECONDS", 300)

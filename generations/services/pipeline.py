@@ -285,7 +285,10 @@ def generation_poll(generation_id: UUID | str, *, reschedule: bool = True) -> fl
             progress=PROGRESS_DOWNLOADING,
             polls=0,  # the download's retries are counted afresh
         ):
-            step_enqueue(DOWNLOAD_TASK, generation)
+            if provider.results_are_local:
+                generation_download(generation.pk)  # a local copy: no hop through the broker
+            else:
+                step_enqueue(DOWNLOAD_TASK, generation)
         return None
     if status.state in (JobState.FAILED, JobState.REJECTED, JobState.CANCELED):
         to_state = {

@@ -45,6 +45,7 @@ from providers.base import (
     JobStatus,
     PermanentError,
     Provider,
+    job_updated,
     nothing_taken,
 )
 from providers.offline.models import RenderLease
@@ -121,6 +122,7 @@ class OfflineProvider(Provider):
         "renderer, not an AI model."
     )
     is_ai = False
+    results_are_local = True
 
     def capabilities(self, model: str = "") -> Capabilities:
         return Capabilities(
@@ -233,8 +235,13 @@ class OfflineProvider(Provider):
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
 
     def run(self, job_id: str) -> None:
-        """Render every variation of a job. Idempotent: a completed job is left alone, and
+        """Render every variation of a job, then say so (``job_updated``: the pipeline looks
+        at once instead of at its next poll). Idempotent: a completed job is left alone, and
         a job whose lease a live render holds is left to it."""
+        self._render(job_id)
+        job_updated.send(sender=OfflineProvider, provider=self.slug, job_id=job_id)
+
+    def _render(self, job_id: str) -> None:
         folder = self.job_dir(job_id)
         spec = _read_json(folder / "spec.json")
         status = _read_json(folder / "status.json") or {}

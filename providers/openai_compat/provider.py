@@ -66,6 +66,7 @@ from providers.base import (
     TransientError,
     nothing_taken,
 )
+from providers.openai_compat import schedule
 from providers.openai_compat.config import EndpointConfig
 from providers.openai_compat.content import check_is_video, is_image
 from providers.openai_compat.models import SentCreate
@@ -90,9 +91,6 @@ log = logging.getLogger(__name__)
 # is what we use, at other servers, so the warning is noise.
 warnings.filterwarnings("ignore", message="The Sora API", category=DeprecationWarning)
 
-# A job is polled about every POLL_AGE_FRACTION of its age: short gaps while a job is young,
-# longer ones for a long job, so a 60 s job costs ~20 looks, not 60.
-POLL_AGE_FRACTION = 0.2
 EXTRAS = {"thumbnail": "thumbnail.webp", "spritesheet": "spritesheet.jpg"}
 
 
@@ -276,14 +274,16 @@ class OpenAICompatProvider(Provider):
 
     def poll(self, job_id: str) -> JobStatus:
         """One GET of the job. Anything but queued / in_progress is terminal. The next look
-        is due after the server's ``openai-poll-after-ms`` / ``Retry-After``, and never
-        sooner than a fifth of the job's age (from STUDIO_POLL_MIN_SECONDS up to the max);
-        with webhooks configured, only every STUDIO_POLL_MAX_SECONDS."""
+        is timed to the job's expected finish (``schedule.next_look``), never sooner than the
+        server's ``openai-poll-after-ms`` / ``Retry-After``; with webhooks configured, only
+        every STUDIO_POLL_MAX_SECONDS."""
         try:
             raw = self.client.videos.with_raw_response.retrieve(job_id)
             video = raw.parse()
         except openai.APIError as exc:
             raise translate(exc) from exc
+        if str(video.status) == "completed" and video.completed_at and video.created_at:
+            schedule.remember_duration(self.slug, video.completed_at - video.created_at)
         return self.status_of(video, raw.headers)
 
     def status_of(self, video: Video, headers: Mapping[str, str]) -> JobStatus:
@@ -294,14 +294,12 @@ class OpenAICompatProvider(Provider):
             meaning = JobState.FAILED  # a word we do not know, but an error: an ending
         if meaning in (JobState.QUEUED, JobState.RUNNING, None):
             age = max(0.0, time.time() - float(video.created_at or time.time()))
-            interval = min(
-                settings.STUDIO_POLL_MAX_SECONDS,
-                max(settings.STUDIO_POLL_MIN_SECONDS, age * POLL_AGE_FRACTION),
+            interval = schedule.next_look(
+                age=age,
+                progress=progress,
+                history=schedule.durations(self.slug),
+                webhooks=bool(self.config.webhook_secret),
             )
-            if self.config.webhook_secret:
-                # The server's webhook says when to look; polling is only the safety net
-                # for a webhook that never comes.
-                interval = settings.STUDIO_POLL_MAX_SECONDS
             hint = header_seconds(headers, "openai-poll-after-ms", "retry-after-ms", "retry-after")
             return JobStatus(
                 meaning or JobState.RUNNING,

@@ -1,0 +1,98 @@
+"""What a job-card poll costs the database: with a shared cache (Redis), one query; the
+session and the signed-in user come from the cache, and a saved user is read afresh."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext, override_settings
+from django.urls import reverse
+
+from generations.states import State
+from tests.factories import make_generation
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shared_cache() -> Iterator[None]:
+    """Studio's settings as with STUDIO_CACHE_URL=redis://...: this xdist worker's Redis DB
+    (the result backend's), under a key prefix of its own."""
+    url = settings.CELERY_RESULT_BACKEND or ""
+    if not url.startswith("redis://"):
+        pytest.skip("needs Redis (CELERY_RESULT_BACKEND=redis://...)")
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": f"test-card-{uuid.uuid4().hex}",
+        }
+    }
+    with override_settings(
+        CACHES=caches,
+        STUDIO_CACHE_SHARED=True,
+        SESSION_ENGINE="django.contrib.sessions.backends.cached_db",
+    ):
+        yield
+
+
+def _poll(client: Any, generation: Any) -> tuple[str, list[str]]:
+    url = reverse("generation_card", args=[generation.pk])
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    return response.content.decode(), [q["sql"] for q in queries.captured_queries]
+
+
+def test_a_job_card_poll_is_one_query_with_a_shared_cache(shared_cache, client, user):
+    generation = make_generation(user, state=State.RUNNING, progress=40)
+    client.force_login(user)
+    _poll(client, generation)  # the first look fills the cache
+
+    html, queries = _poll(client, generation)
+
+    assert 'value="40"' in html
+    assert len(queries) == 1, queries
+    assert "generations_generation" in queries[0]
+
+
+def test_without_a_shared_cache_the_session_and_user_come_from_the_database(owner_client, user):
+    generation = make_generation(user, state=State.RUNNING)
+    _poll(owner_client, generation)
+
+    _, queries = _poll(owner_client, generation)
+
+    tables = [next(t for t in ("session", "auth_user", "generation") if t in q) for q in queries]
+    assert tables == ["session", "auth_user", "generation"]
+
+
+def test_a_deactivated_creator_is_signed_out_at_the_next_poll(shared_cache, client, user):
+    generation = make_generation(user, state=State.RUNNING)
+    client.force_login(user)
+    assert _poll(client, generation)[0]  # cached now
+
+    user.is_active = False
+    user.save()
+    response = client.get(reverse("generation_card", args=[generation.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_a_password_change_ends_the_other_sessions(shared_cache, client, user):
+    generation = make_generation(user, state=State.RUNNING)
+    client.force_login(user)
+    assert _poll(client, generation)[0]
+
+    fresh = get_user_model().objects.get(pk=user.pk)
+    fresh.set_password("a-new-password-42")
+    fresh.save()
+    response = client.get(reverse("generation_card", args=[generation.pk]))
+
+    assert response.status_code == 302
