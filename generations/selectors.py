@@ -43,6 +43,7 @@ CARD_FIELDS = (
     "progress",
     "admitted_at",
     "error_message",
+    "provider_note",  # e.g. "waiting behind the account's concurrency limit"
 )
 
 

@@ -352,9 +352,13 @@ if SENTRY_DSN:
 STUDIO_OPENAI_RECONCILE_GRACE_SECONDS = env_float("STUDIO_OPENAI_RECONCILE_GRACE_SECONDS", 30.0)
 
 # --- Running Studio for others (sign-up e-mail, moderation, audit) -------------------------
-# E-mail (invitations, verification, approvals): the console backend prints messages until
-# the operator names a real one (django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST).
-_mail_backend = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# E-mail (invitations, verification, approvals): printed to the console with DEBUG=1 (./dev
+# run), else sent over SMTP (EMAIL_HOST...); EMAIL_BACKEND names another.
+_mail_backend = env_str("EMAIL_BACKEND") or (
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
 _smtp_options: dict[str, object] = {
     "host": env_str("EMAIL_HOST", "localhost"),
     "port": env_int("EMAIL_PORT", 25),

@@ -96,6 +96,8 @@ class _Lease:
             .update(holder=self.holder, beat_at=now)
         )
         self.last = time.monotonic()
+        # A job canceled before its render started stops at the first frame.
+        self.cancel = RenderLease.objects.filter(job_id=self.job_id, cancel_requested=True).exists()
         return bool(taken)
 
     def beat(self, *, force: bool = False) -> None:

@@ -84,7 +84,10 @@ def test_plan_and_policy_edits_in_admin_are_recorded(operator_client):
             "priority_per_month": 50,
             "concurrent_jobs": 1,
             "jobs_per_day": "",
+            "monthly_spend_cap": "",
             "allowed_models": "",
+            "api_requests_per_minute": 600,
+            "api_creates_per_minute": 20,
         },
     )
     assert response.status_code == 302

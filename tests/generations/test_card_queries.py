@@ -52,7 +52,7 @@ def _poll(client: Any, generation: Any) -> tuple[str, list[str]]:
 
 def test_a_job_card_poll_is_one_query_with_a_shared_cache(shared_cache, client, user):
     generation = make_generation(user, state=State.RUNNING, progress=40)
-    client.force_login(user)
+    client.force_login(user, backend="accounts.backends.CachedModelBackend")
     _poll(client, generation)  # the first look fills the cache
 
     html, queries = _poll(client, generation)
@@ -74,7 +74,7 @@ def test_without_a_shared_cache_the_session_and_user_come_from_the_database(owne
 
 def test_a_deactivated_creator_is_signed_out_at_the_next_poll(shared_cache, client, user):
     generation = make_generation(user, state=State.RUNNING)
-    client.force_login(user)
+    client.force_login(user, backend="accounts.backends.CachedModelBackend")
     assert _poll(client, generation)[0]  # cached now
 
     user.is_active = False
@@ -87,7 +87,7 @@ def test_a_deactivated_creator_is_signed_out_at_the_next_poll(shared_cache, clie
 
 def test_a_password_change_ends_the_other_sessions(shared_cache, client, user):
     generation = make_generation(user, state=State.RUNNING)
-    client.force_login(user)
+    client.force_login(user, backend="accounts.backends.CachedModelBackend")
     assert _poll(client, generation)[0]
 
     fresh = get_user_model().objects.get(pk=user.pk)
