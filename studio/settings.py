@@ -241,6 +241,8 @@ AXES_LOCKOUT_PARAMETERS: list[str | list[str]] = [
     for item in env_list("STUDIO_LOGIN_LOCKOUT_BY", ["username", "ip_address"])
 ]
 AXES_RESET_ON_SUCCESS = True
+# No start-up banner on every manage.py and worker start; lockouts are still logged.
+AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 
 # json: one object per line, with the job's ids (production); plain: readable text

@@ -58,6 +58,10 @@ def generation_transition(
         )
         if moved != 1:
             return False
+        # One read serves the stage metric and the freed slot.
+        owner_id, provider = Generation.objects.values_list("owner_id", "provider").get(
+            pk=generation_id
+        )
         entered = (
             GenerationEvent.objects.filter(generation_id=generation_id, to_state=from_state)
             .order_by("-at", "-id")
@@ -72,9 +76,8 @@ def generation_transition(
             data=data or {},
         )
         if entered is not None:
-            _observe_stage(generation_id, from_state, (now - entered).total_seconds())
+            _observe_stage(provider, from_state, (now - entered).total_seconds())
         if to_state in FINAL_STATES:
-            owner_id = Generation.objects.values_list("owner_id", flat=True).get(pk=generation_id)
             transaction.on_commit(lambda: generation_admit_waiting(owner_id))
             generation_ended.send(Generation, generation_id=generation_id, state=to_state)
         if to_state == State.REJECTED:
@@ -82,9 +85,8 @@ def generation_transition(
     return True
 
 
-def _observe_stage(generation_id: UUID, stage: str, seconds: float) -> None:
+def _observe_stage(provider: str, stage: str, seconds: float) -> None:
     """How long the job spent in ``stage``, recorded once the move has committed."""
-    provider = Generation.objects.values_list("provider", flat=True).get(pk=generation_id)
     transaction.on_commit(
         lambda: metrics.observe("stage_seconds", seconds, stage=stage, provider=provider)
     )
