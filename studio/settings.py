@@ -404,7 +404,7 @@ CELERY_BEAT_SCHEDULE["sweep-orphans"] = {
 STUDIO_CACHE_URL = env_str("STUDIO_CACHE_URL")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "core.cache.StudioRedisCache",
         "LOCATION": STUDIO_CACHE_URL,
     }
     if STUDIO_CACHE_URL

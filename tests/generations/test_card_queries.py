@@ -29,7 +29,7 @@ def shared_cache() -> Iterator[None]:
         pytest.skip("needs Redis (CELERY_RESULT_BACKEND=redis://...)")
     caches = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.StudioRedisCache",  # as settings.py uses it
             "LOCATION": url,
             "KEY_PREFIX": f"test-card-{uuid.uuid4().hex}",
         }
