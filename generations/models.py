@@ -4,6 +4,7 @@ append-only event log, and Video (one result file)."""
 from __future__ import annotations
 
 import uuid
+import zlib
 
 from django.conf import settings
 from django.db import models
@@ -139,6 +140,23 @@ class Generation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    @property
+    def card_version(self) -> str:
+        """A short fingerprint of what the job card shows that can change while it polls
+        (state, progress, the waiting hint, the provider's note, the error). The card sends
+        it back with each poll; an unchanged card is answered 204 (htmx swaps nothing),
+        so most polls render no template."""
+        shown = "\x1f".join(
+            (
+                self.state,
+                str(self.progress),
+                "1" if self.admitted_at else "0",
+                self.provider_note,
+                self.error_message,
+            )
+        )
+        return format(zlib.crc32(shown.encode()), "08x")
 
     @property
     def queue(self) -> str:

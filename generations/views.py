@@ -103,6 +103,8 @@ def generate(request: AuthedRequest) -> HttpResponse:
 @require_GET
 def generation_card(request: AuthedRequest, generation_id: str) -> HttpResponse:
     generation = selectors.generation_card_get_for_user(request.user, generation_id)
+    if request.GET.get("seen") == generation.card_version:
+        return HttpResponse(status=204)  # nothing changed: htmx keeps the card and polls on
     return render(request, "generations/dashboard.html#job-card", {"job": generation})
 
 

@@ -3,6 +3,7 @@ session and the signed-in user come from the cache, and a saved user is read afr
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from generations.states import State
 from tests.factories import make_generation
@@ -96,3 +98,45 @@ def test_a_password_change_ends_the_other_sessions(shared_cache, client, user):
     response = client.get(reverse("generation_card", args=[generation.pk]))
 
     assert response.status_code == 302
+
+
+def _hx_get(html: str) -> str:
+    found = re.search(r'hx-get="([^"]+)"', html)
+    assert found, html
+    return found.group(1).replace("&amp;", "&")
+
+
+def test_an_unchanged_card_is_answered_204_and_a_change_renders_it(owner_client, user):
+    """The card polls with the fingerprint of what it shows; the same job, still the same,
+    gets an empty 204 (htmx keeps the card and polls on), and any change it would show
+    (progress, state, the waiting hint, the note) gets the new card with a new fingerprint."""
+    generation = make_generation(user, state=State.RUNNING, progress=40, admitted_at=None)
+    first, _ = _poll(owner_client, generation)
+    poll_url = _hx_get(first)
+    assert "?seen=" in poll_url
+
+    unchanged = owner_client.get(poll_url, headers={"HX-Request": "true"})
+    assert unchanged.status_code == 204
+    assert unchanged.content == b""
+
+    seen = {poll_url}
+    for change in (
+        {"progress": 41},
+        {"admitted_at": timezone.now()},
+        {"provider_note": "waiting behind 2 other jobs"},
+        {"state": State.FINISHING},
+    ):
+        type(generation).objects.filter(pk=generation.pk).update(**change)
+        changed = owner_client.get(poll_url, headers={"HX-Request": "true"})
+        assert changed.status_code == 200, change
+        poll_url = _hx_get(changed.content.decode())
+        assert poll_url not in seen, change
+        seen.add(poll_url)
+        assert owner_client.get(poll_url, headers={"HX-Request": "true"}).status_code == 204
+
+
+def test_a_fingerprint_does_not_open_another_creators_card(owner_client, user, django_user_model):
+    other = django_user_model.objects.create_user("someone-else", password="x")
+    theirs = make_generation(other, state=State.RUNNING)
+    url = reverse("generation_card", args=[theirs.pk]) + f"?seen={theirs.card_version}"
+    assert owner_client.get(url, headers={"HX-Request": "true"}).status_code == 404
