@@ -12,6 +12,9 @@ htmx poll would meet it) and then, alternating revisions run by run:
 
 1. CPU per poll: ``--polls`` job-card polls from 8 clients back to back; the server's CPU
    (user + system of gunicorn's master and workers, from /proc) divided by the polls.
+   Each client follows the card as htmx does: its next poll asks the address the last
+   card named, and a 204 (the card unchanged, where a revision answers so) counts as
+   answered. The bench's jobs do not move, so every poll after the first is "unchanged".
 2. Load: ``--creators`` signed-in creators, each on its own keep-alive connection polling
    its own running job's card every ``--interval`` seconds (the card's hx-trigger) from a
    random phase, for ``--seconds``; latency is taken from the moment the poll was due (so a
@@ -28,6 +31,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import socket
 import statistics
 import subprocess
@@ -169,12 +173,23 @@ class Client:
 
     def __init__(self, port: int, session_key: str, job: str) -> None:
         self.port = port
-        self.request = (
-            f"GET /generations/{job}/card/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Cookie: sessionid={session_key}\r\nHX-Request: true\r\n\r\n"
-        ).encode()
+        self.session_key = session_key
+        self.request = self._request(f"/generations/{job}/card/")
         self.marker = f'id="job-{job}"'.encode()
         self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    def _request(self, path: str) -> bytes:
+        return (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Cookie: sessionid={self.session_key}\r\nHX-Request: true\r\n\r\n"
+        ).encode()
+
+    def _follow(self, body: bytes) -> None:
+        """As htmx does: the next poll asks the address the swapped-in card names (which,
+        where a revision has it, carries the fingerprint of what the card shows)."""
+        found = re.search(rb'hx-get="([^"]+)"', body)
+        if found:
+            self.request = self._request(found.group(1).decode().replace("&amp;", "&"))
 
     async def poll(self) -> bool:
         """One poll; True when it got a 200 with the card in it within POLL_TIMEOUT."""
@@ -201,7 +216,12 @@ class Client:
                 if b"connection: close" in head.lower():
                     writer.close()
                     self.streams = None
-                return head.startswith(b"HTTP/1.1 200") and self.marker in body
+                if head.startswith(b"HTTP/1.1 204"):  # unchanged: htmx keeps the card
+                    return True
+                ok = head.startswith(b"HTTP/1.1 200") and self.marker in body
+                if ok:
+                    self._follow(body)
+                return ok
             except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
                 self.streams = None
                 if attempt:
