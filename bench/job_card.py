@@ -114,6 +114,9 @@ def _env(tree: Path) -> dict[str, str]:
         "ALLOWED_HOSTS": "127.0.0.1",
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
+        # As behind compose's TLS proxy: production's HTTPS redirect stays on, and the
+        # clients' X-Forwarded-Proto says the request came in over HTTPS.
+        "SECURE_PROXY_SSL_HEADER": "1",
     }
 
 
@@ -181,7 +184,8 @@ class Client:
     def _request(self, path: str) -> bytes:
         return (
             f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Cookie: sessionid={self.session_key}\r\nHX-Request: true\r\n\r\n"
+            f"Cookie: sessionid={self.session_key}\r\nHX-Request: true\r\n"
+            "X-Forwarded-Proto: https\r\n\r\n"
         ).encode()
 
     def _follow(self, body: bytes) -> None:
