@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from generations.models import Asset, Generation, Lineage, Video
 from generations.states import State
-from library.models import Folder, ShareLink
+from library.models import ArchiveImport, Folder, ShareLink
 
 SEARCH_CONFIG = "english"
 
@@ -212,6 +212,19 @@ def folder_list_for_user(user: User) -> list[Folder]:
 
 def folder_get_for_user(user: User, folder_id: object) -> Folder:
     return get_object_or_404(Folder, pk=folder_id, owner=user)
+
+
+def folder_named(user: User, name: str) -> Folder | None:
+    return Folder.objects.filter(owner=user, name=name).first()
+
+
+def import_list_recent(user: User, limit: int = 3) -> list[ArchiveImport]:
+    """The creator's latest archive imports, newest first."""
+    return list(ArchiveImport.objects.filter(owner=user)[:limit])
+
+
+def import_get_for_user(user: User, import_id: object) -> ArchiveImport:
+    return get_object_or_404(ArchiveImport, pk=import_id, owner=user)
 
 
 def share_list_for_user(user: User) -> QuerySet[ShareLink]:
