@@ -35,7 +35,6 @@ from django.utils import timezone
 
 from core import storage
 from core.dispatch import enqueue
-
 from generations import services as generation_services
 from generations.models import Asset
 from library.models import ArchiveImport, Entry, Imported, import_summary
