@@ -269,5 +269,12 @@ def tree(request: AuthedRequest, generation_id: str) -> HttpResponse:
     generation = generation_selectors.generation_get_for_user(request.user, generation_id)
     root, children = selectors.remix_tree(generation)
     lineage = selectors.lineage_for(generation)
-    context = {"generation": generation, "root": root, "children": children, "lineage": lineage}
+    root_from = [row for row in selectors.lineage_for(root).made_from if row.parent_asset]
+    context = {
+        "generation": generation,
+        "root": root,
+        "children": children,
+        "lineage": lineage,
+        "root_from": root_from,
+    }
     return render(request, "library/tree.html", context)

@@ -18,11 +18,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
-from generations.models import Asset
+from generations import services as generation_services
+from generations.models import Asset, Generation, Lineage
+from generations.spec import GenerationSpec
 from library.importing import archive_import, archive_import_run
 from library.models import ArchiveImport, Entry, Folder, Imported
 from media.provenance import Claim, SigningIdentity, make_chain, prompt_hash, sign_file
 from tests.generations.test_uploads import mp4_bytes, png_bytes
+from tests.pipeline import run_inline
 
 pytestmark = pytest.mark.django_db
 
@@ -262,3 +265,85 @@ def test_the_command_imports_a_folder(user, tmp_path, capsys):
     assert "refused   broken.png" in err
     assert "1 imported, 1 refused." in out
     assert Imported.objects.get().archive_name == "export"
+
+
+def test_an_imported_video_is_the_parent_of_an_edit_with_lineage_and_c2pa_ingredient(
+    owner_client, user, other_user, export_zip, tmp_path
+):
+    archive_import(owner=user, source=export_zip)
+    sora = Asset.objects.get(imported__path_in_archive="sora/made-with-sora.mp4")
+    # The composer, opened from the import, makes it the parent and the reference.
+    page = owner_client.get(reverse("dashboard"), {"from_asset": sora.pk}).content.decode()
+    assert f'name="parent_asset" value="{sora.pk}"' in page
+    assert "Made from made-with-sora.mp4" in page
+    assert f'<option value="{sora.pk}" selected>' in page
+    assert '<option value="9:16" selected>' in page  # 48×64 is nearest 9:16
+    assert 'name="seconds" value="1"' in page  # its length (8 frames at 12 fps), rounded
+    response = owner_client.post(
+        reverse("generate"),
+        {
+            "prompt": "the corgi, surfing at sunset",
+            "resolution": "480p",
+            "aspect_ratio": "9:16",
+            "seconds": 1,
+            "variations": 1,
+            "provider": "offline",
+            "reference": sora.pk,
+            "parent_asset": sora.pk,
+        },
+    )
+    assert response.status_code == 302
+    child = Generation.objects.get(prompt="the corgi, surfing at sunset")
+    assert child.parent_asset == sora and child.parent_id is None
+    row = Lineage.objects.get(child=child)
+    assert (row.parent_asset, row.parent_generation, row.parent_video) == (sora, None, None)
+
+    finished = run_inline(child)
+    served = finished.videos.get().credentials["delivery"]
+    assert [a["action"] for a in served["actions"]] == ["c2pa.opened", "c2pa.edited"]
+    assert served["ingredients"] == [
+        {
+            "title": "made-with-sora.mp4",
+            "relationship": "parentOf",
+            "format": "video/mp4",
+            "hash": sora.sha256,
+        }
+    ]
+    detail = owner_client.get(reverse("generation_detail", args=[child.pk])).content.decode()
+    assert "Made from" in detail and "made-with-sora.mp4" in detail
+    assert "Imported: made with OpenAI Sora" in detail
+    tree = owner_client.get(reverse("library_tree", args=[child.pk])).content.decode()
+    assert "It starts from made-with-sora.mp4 (Imported: made with OpenAI Sora)." in tree
+    uploads = owner_client.get(reverse("library_uploads")).content.decode()
+    edit_link = reverse("dashboard") + f"?from_asset={sora.pk}"
+    assert f'<a href="{edit_link}">Make a video from it</a>' in uploads
+    assert "Used in" in uploads and "the corgi, surfing at sunset" in uploads
+
+    # Another creator can neither open the composer on it nor name it as a parent.
+    owner_client.force_login(other_user)
+    assert owner_client.get(reverse("dashboard"), {"from_asset": sora.pk}).status_code == 404
+    response = owner_client.post(
+        reverse("generate"),
+        {
+            "prompt": "stolen",
+            "resolution": "480p",
+            "aspect_ratio": "9:16",
+            "seconds": 1,
+            "variations": 1,
+            "provider": "offline",
+            "parent_asset": sora.pk,
+        },
+    )
+    assert response.status_code == 404
+    assert not Generation.objects.filter(prompt="stolen").exists()
+
+
+def test_an_edit_of_someone_elses_upload_is_refused_by_the_spec(user, other_user, export_zip):
+    archive_import(owner=user, source=export_zip)
+    theirs = Asset.objects.filter(owner=user).first()
+    with pytest.raises(ValidationError) as exc:
+        generation_services.generation_create(
+            owner=other_user,
+            spec=GenerationSpec(prompt="x", resolution="480p", seconds=1, parent_asset=theirs),
+        )
+    assert exc.value.message_dict["reference"] == ["That upload does not exist."]
