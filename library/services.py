@@ -17,9 +17,10 @@ from django.http import Http404
 from django.utils import timezone
 
 import audit
+from core import storage
 from generations import services as generation_services
 from generations.models import Asset, Generation, Video
-from library.models import Entry, Folder, Preferences, ShareLink
+from library.models import ArchiveImport, Entry, Folder, Preferences, ShareLink
 
 SHARE_SALT = "library.share"
 IMPORTED_FOLDER = "Imported"
@@ -95,6 +96,13 @@ def entry_file_new_generation(
         Entry.objects.get_or_create(
             generation=instance, defaults={"owner_id": instance.owner_id, "folder_id": folder_id}
         )
+
+
+def archive_file_delete(
+    sender: type[ArchiveImport], instance: ArchiveImport, **kwargs: Any
+) -> None:
+    """post_delete of an ArchiveImport: its stored zip, if a worker has not removed it yet."""
+    storage.delete(instance.archive)
 
 
 # ---- cards: favourite, move, delete ------------------------------------------------------

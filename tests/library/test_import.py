@@ -347,3 +347,14 @@ def test_an_edit_of_someone_elses_upload_is_refused_by_the_spec(user, other_user
             spec=GenerationSpec(prompt="x", resolution="480p", seconds=1, parent_asset=theirs),
         )
     assert exc.value.message_dict["reference"] == ["That upload does not exist."]
+
+
+def test_an_import_deleted_before_its_worker_ran_takes_its_stored_zip_along(
+    owner_client, user, export_zip, settings
+):
+    with export_zip.open("rb") as f:
+        owner_client.post(reverse("library_import"), {"archive": f})
+    stored = Path(ArchiveImport.objects.get().archive.path)
+    assert stored.exists()
+    user.delete()
+    assert not stored.exists() and _files(settings) == []
