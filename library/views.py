@@ -56,12 +56,26 @@ def _grid_context(
     }
 
 
+def _other_tab(request: AuthedRequest, name: str, values: dict[str, Any]) -> HttpResponse:
+    """Kind "generated" lives on the Videos tab, "uploaded" and "imported" on Uploads: a
+    kind picked on the other tab goes there, with the other filters that apply there."""
+    keep = {k: v for k, v in values.items() if k in ("q", "sort", "favourites", "folder")}
+    if name == "library_uploads":
+        keep["kind"] = values["kind"]
+    target = reverse(name) + (f"?{_query(keep)}" if _query(keep) else "")
+    if request.htmx:
+        return HttpResponseClientRedirect(target)
+    return redirect(target)
+
+
 @login_required
 @require_GET
 def gallery(request: AuthedRequest) -> HttpResponse:
     """The creator's videos: one card per generation, its takes side by side."""
     form = FilterForm(request.GET)
     values = form.values()
+    if values.get("kind") in ("uploaded", "imported"):
+        return _other_tab(request, "library_uploads", values)
     page = selectors.library_page(request.user, values)
     context = {
         **_grid_context(request, form, values),
@@ -81,6 +95,8 @@ def uploads(request: AuthedRequest) -> HttpResponse:
     """The creator's uploads and imported files, with the same grid, search and delete."""
     form = FilterForm(request.GET)
     values = form.values()
+    if values.get("kind") == "generated":
+        return _other_tab(request, "gallery", values)
     page = selectors.uploads_page(request.user, values)
     context = {
         **_grid_context(request, form, values),
