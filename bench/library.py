@@ -186,6 +186,8 @@ def main() -> None:
         raise SystemExit("Set DATABASE_URL to a PostgreSQL database (the bench adds rows to it).")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
     os.environ.setdefault("ALLOWED_HOSTS", "*")
+    # The test client speaks plain HTTP: production's redirect to HTTPS would answer 301.
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     import django
 
     django.setup()

@@ -105,7 +105,7 @@ def _parent_video(generation: Generation) -> Video | None:
     return None
 
 
-def _claim(video: Video, parent_path: Path | None) -> Claim:
+def _claim(video: Video, parent_path: Path | None, parent_title: str = "") -> Claim:
     generation = video.generation
     try:
         provider = get_provider(generation.provider)
@@ -121,7 +121,8 @@ def _claim(video: Video, parent_path: Path | None) -> Claim:
         prompt_sha256=prompt_hash(generation.prompt),
         prompt=generation.prompt if generation.prompt_in_credentials else None,
         parent=parent_path,
-        parent_title=f"Studio video {parent_path.parent.name}.mp4" if parent_path else "",
+        parent_title=parent_title
+        or (f"Studio video {parent_path.parent.name}.mp4" if parent_path else ""),
         extra={"video_id": str(video.pk), "operation": generation.operation},
         # The offline renderer draws title cards; calling them AI-made would be a lie.
         source_type=DIGITAL_SOURCE_TYPE if is_ai else ALGORITHMIC_SOURCE_TYPE,
@@ -133,14 +134,18 @@ def _claim(video: Video, parent_path: Path | None) -> Claim:
 
 @contextmanager
 def _claim_for(video: Video) -> Iterator[Claim]:
-    """The video's claim; for an edit, with a local copy of the parent file as ingredient."""
+    """The video's claim; for an edit, with a local copy of the parent file as ingredient:
+    the parent video's served file, or the upload (an imported file) it was made from."""
     parent = _parent_video(video.generation)
     parent_file = (parent.delivery or parent.file) if parent else None
+    title = ""
+    if not parent_file and (asset := video.generation.parent_asset) is not None:
+        parent_file, title = asset.file, asset.original_name
     if not parent_file:
         yield _claim(video, None)
         return
     with storage.local_copy(parent_file) as parent_path:
-        yield _claim(video, parent_path)
+        yield _claim(video, parent_path, title)
 
 
 def video_finish(video: Video) -> None:

@@ -63,6 +63,8 @@ class GenerateForm(forms.Form):
     seed = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
     reference = forms.ModelChoiceField(queryset=Asset.objects.none(), required=False)
     parent = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    # An upload (an imported file) this generation is made from, instead of a generation.
+    parent_asset = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -139,8 +141,11 @@ class GenerateForm(forms.Form):
         amount = quote.cost(seconds=seconds, variations=variations)
         return estimate_text(amount, quote.currency, seconds=seconds, variations=variations)
 
-    def spec(self, *, parent: Generation | None = None) -> GenerationSpec:
-        """The request this valid form makes (``parent``: the generation it was made from)."""
+    def spec(
+        self, *, parent: Generation | None = None, parent_asset: Asset | None = None
+    ) -> GenerationSpec:
+        """The request this valid form makes (``parent``: the generation it was made from;
+        ``parent_asset``: the upload it was made from)."""
         data = self.cleaned_data
         provider, _, model = data["provider"].partition(":")
         return GenerationSpec(
@@ -155,6 +160,7 @@ class GenerateForm(forms.Form):
             seed=data["seed"],
             reference=data["reference"],
             parent=parent,
+            parent_asset=parent_asset,
             prompt_in_credentials=data["prompt_in_credentials"],
             audio=data.get("audio") or False,
         )

@@ -83,6 +83,11 @@ class Generation(models.Model):
     source_video = models.ForeignKey(
         "Video", null=True, blank=True, on_delete=models.SET_NULL, related_name="derived"
     )
+    # The upload (an imported Sora video, say) an edit was made from, when its parent is no
+    # generation of ours: its lineage and its Content Credentials' ingredient.
+    parent_asset = models.ForeignKey(
+        Asset, null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
     # The creator's choice to put the prompt itself (not only its hash) in the credentials.
     prompt_in_credentials = models.BooleanField(default=False)
     # Asked for a sound track (only models whose capabilities say ``audio`` make one).
@@ -241,8 +246,9 @@ class Video(models.Model):
 
 
 class Lineage(models.Model):
-    """One parent of a generation: the video (and its generation) it was made from, with
-    the parent's role. Edit-prompt, remix and extend have one parent ("source"); blend
+    """One parent of a generation: the video (and its generation) it was made from, or the
+    upload (``parent_asset``: an imported file) when it was made from one, with the parent's
+    role. Edit-prompt, remix and extend have one parent ("source"); blend
     ("first", "second") and stitch ("scene" with a position) have two or more."""
 
     class Role(models.TextChoices):
@@ -257,6 +263,10 @@ class Lineage(models.Model):
     )
     parent_video = models.ForeignKey(
         Video, null=True, blank=True, on_delete=models.SET_NULL, related_name="used_in"
+    )
+    # A parent that is an upload or an imported file rather than a generation's video.
+    parent_asset = models.ForeignKey(
+        Asset, null=True, blank=True, on_delete=models.SET_NULL, related_name="used_in"
     )
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.SOURCE)
     # Where a scene goes in a stitch (0, 1, ...); 0 for the other roles.

@@ -48,6 +48,7 @@ class GenerationSpec:
     parent: Generation | None = None  # the generation this one was made from
     operation: str = Generation.Operation.CREATE
     source_video: Video | None = None  # the video a remix or an extension starts from
+    parent_asset: Asset | None = None  # the upload or imported file an edit starts from
     prompt_in_credentials: bool = False
     audio: bool = False  # ask the model for a sound track
 
@@ -133,6 +134,8 @@ def spec_validate(spec: GenerationSpec, *, owner_id: int, plan: Plan) -> Generat
             errors["reference"] = f"{adapter.name} does not take a reference image."
         elif reference.kind == Asset.Kind.VIDEO and not caps.video_input:
             errors["reference"] = f"{adapter.name} does not take a reference clip."
+    if spec.parent_asset is not None and spec.parent_asset.owner_id != owner_id:
+        errors["reference"] = "That upload does not exist."
     if spec.operation != Generation.Operation.CREATE:
         able = {"remix": caps.remix, "extend": caps.extend}
         source = spec.source_video

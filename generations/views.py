@@ -26,8 +26,9 @@ from core.serving import serve_file
 from core.uploads import refuse_oversized
 from generations import selectors, services
 from generations.forms import GenerateForm, UploadForm
-from generations.models import Generation, Video
-from generations.spec import GenerationSpec
+from generations.models import Asset, Generation, Video
+from generations.spec import MAX_SECONDS, GenerationSpec
+from media.frames import ASPECT_RATIOS
 from providers.registry import UnknownProvider, get_provider
 
 
@@ -60,14 +61,37 @@ def _initial_from(generation: Generation) -> dict[str, Any]:
     }
 
 
+def _initial_from_asset(asset: Asset) -> dict[str, Any]:
+    """An edit of an upload or an imported file: it is the parent and the reference, and
+    the shape and length follow it."""
+    shape = asset.width / asset.height if asset.height else 16 / 9
+    aspect = min(
+        ASPECT_RATIOS, key=lambda name: abs(ASPECT_RATIOS[name][0] / ASPECT_RATIOS[name][1] - shape)
+    )
+    initial: dict[str, Any] = {
+        "aspect_ratio": aspect,
+        "reference": asset.pk,
+        "parent_asset": asset.pk,
+    }
+    if asset.duration:
+        initial["seconds"] = max(1, min(MAX_SECONDS, round(asset.duration)))
+    return initial
+
+
 @login_required
 @require_GET
 def dashboard(request: AuthedRequest) -> HttpResponse:
+    """The composer; ``?from=<generation>`` or ``?from_asset=<upload>`` starts an edit of it."""
     initial: dict[str, Any] = {}
+    parent_asset = None
     if source := request.GET.get("from"):
         initial = _initial_from(selectors.generation_get_for_user(request.user, source))
+    elif asset_id := request.GET.get("from_asset"):
+        parent_asset = selectors.asset_get_for_user(request.user, asset_id)
+        initial = _initial_from_asset(parent_asset)
     form = GenerateForm(initial=initial, user=request.user)
-    return render(request, "generations/dashboard.html", _dashboard_context(request, form))
+    context = {**_dashboard_context(request, form), "parent_asset": parent_asset}
+    return render(request, "generations/dashboard.html", context)
 
 
 @login_required
@@ -77,11 +101,15 @@ def generate(request: AuthedRequest) -> HttpResponse:
     new_job = None
     if form.is_valid():
         data = form.cleaned_data
-        parent = None
+        parent = parent_asset = None
         if data["parent"]:
             parent = selectors.generation_get_for_user(request.user, data["parent"])
+        if data["parent_asset"]:
+            parent_asset = selectors.asset_get_for_user(request.user, data["parent_asset"])
         try:
-            new_job = services.generation_create(owner=request.user, spec=form.spec(parent=parent))
+            new_job = services.generation_create(
+                owner=request.user, spec=form.spec(parent=parent, parent_asset=parent_asset)
+            )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)

@@ -1,13 +1,15 @@
-"""Admin for the library: folders, share links (with a revoke action) and imported files."""
+"""Admin for the library: folders, share links (with a revoke action), imported files and
+archive imports."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from library import services
-from library.models import Folder, Imported, ShareLink
+from library.models import ArchiveImport, Folder, Imported, ShareLink
 
 
 @admin.register(Folder)
@@ -33,7 +35,8 @@ class ShareLinkAdmin(admin.ModelAdmin[ShareLink]):
 
     @admin.action(description="Revoke the selected links")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ShareLink]) -> None:
-        revoked = sum(services.share_revoke(link=link) for link in queryset)
+        operator = request.user if isinstance(request.user, User) else None
+        revoked = sum(services.share_revoke(link=link, by=operator) for link in queryset)
         self.message_user(request, f"{revoked} link(s) revoked.", messages.SUCCESS)
 
 
@@ -50,3 +53,15 @@ class ImportedAdmin(admin.ModelAdmin[Imported]):
         "made_with",
         "created_at",
     ]
+
+
+@admin.register(ArchiveImport)
+class ArchiveImportAdmin(admin.ModelAdmin[ArchiveImport]):
+    list_display = ["archive_name", "owner", "state", "done_files", "total_files", "created_at"]
+    list_select_related = ["owner"]
+    list_filter = ["state"]
+    search_fields = ["archive_name", "owner__username"]
+    readonly_fields = [f.name for f in ArchiveImport._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # made by the creator's upload

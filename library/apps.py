@@ -1,4 +1,5 @@
-"""App config for the library: new results go to their owner's default folder."""
+"""App config for the library: new results go to their owner's default folder; an archive
+import deleted before a worker got to it (its owner deleted, say) takes its stored zip along."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ class LibraryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_save
+        from django.db.models.signals import post_delete, post_save
 
         from generations.models import Generation
-        from library.services import entry_file_new_generation
+        from library.models import ArchiveImport
+        from library.services import archive_file_delete, entry_file_new_generation
 
         post_save.connect(
             entry_file_new_generation, sender=Generation, dispatch_uid="library.default_folder"
+        )
+        post_delete.connect(
+            archive_file_delete, sender=ArchiveImport, dispatch_uid="library.archive_file"
         )

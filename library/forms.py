@@ -13,7 +13,12 @@ from media.frames import ASPECT_RATIOS, RESOLUTIONS
 SORTS = [("newest", "Newest"), ("oldest", "Oldest"), ("longest", "Longest")]
 YES_NO = [("", "Any"), ("yes", "Yes"), ("no", "No")]
 CREDENTIALS = [("", "Any"), ("valid", "Valid"), ("invalid", "Invalid"), ("none", "None")]
-KINDS = [("", "All"), ("uploaded", "Uploaded"), ("imported", "Imported")]
+KINDS = [
+    ("", "All"),
+    ("generated", "Generated"),
+    ("uploaded", "Uploaded"),
+    ("imported", "Imported"),
+]
 
 
 class FilterForm(forms.Form):

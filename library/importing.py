@@ -8,6 +8,10 @@ image has). Refused by name, while the rest still import: unsafe names (absolute
 files over the upload limit, anything that is not an intact supported image or video.
 Skipped: duplicates (the same SHA-256 as one of the owner's uploads). Each file is imported
 whole or not at all: its stored files are removed if any later step fails.
+
+From the web, ``archive_import_start`` stores the zip and sends ``library.tasks.import_archive``;
+the worker's ``archive_import_run`` imports it, saving its progress and report on the
+ArchiveImport row after each file, and removes the stored zip when it is done.
 """
 
 from __future__ import annotations
@@ -20,17 +24,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 
+from core import storage
+from core.dispatch import enqueue
 from generations import services as generation_services
 from generations.models import Asset
-from library.models import Entry, Imported
+from library.models import ArchiveImport, Entry, Imported, import_summary
 from library.services import IMPORTED_FOLDER, folder_get_or_create
 from media.probe import file_sha256
 from media.provenance import read_credentials
@@ -52,12 +59,25 @@ class ImportReport:
     refused: list[tuple[str, str]] = field(default_factory=list)  # (name, why)
 
     def summary(self) -> str:
-        parts = [f"{len(self.imported)} imported"]
-        if self.duplicates:
-            parts.append(f"{len(self.duplicates)} already in your library")
-        if self.refused:
-            parts.append(f"{len(self.refused)} refused")
-        return ", ".join(parts) + "."
+        return import_summary(len(self.imported), len(self.duplicates), len(self.refused))
+
+    def names(self) -> set[str]:
+        return {*self.imported, *self.duplicates, *(name for name, _ in self.refused)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportReport:
+        return cls(
+            imported=list(data.get("imported", [])),
+            duplicates=list(data.get("duplicates", [])),
+            refused=[(str(n), str(w)) for n, w in data.get("refused", [])],
+        )
+
+    def as_dict(self) -> dict[str, list[Any]]:
+        return {
+            "imported": list(self.imported),
+            "duplicates": list(self.duplicates),
+            "refused": [list(r) for r in self.refused],
+        }
 
 
 def made_with(credentials: dict[str, object]) -> str:
@@ -86,45 +106,67 @@ def _skippable(name: str) -> bool:
     return name.endswith("/") or "__MACOSX" in parts or parts[-1].startswith(".")
 
 
-def archive_import(*, owner: User, source: Path, archive_name: str = "") -> ImportReport:
+Progress = Callable[[int, int, ImportReport], None]
+
+
+def archive_import(
+    *,
+    owner: User,
+    source: Path,
+    archive_name: str = "",
+    progress: Progress | None = None,
+    report: ImportReport | None = None,
+) -> ImportReport:
     """Import every file of ``source`` (a zip file, or a folder walked recursively) for
     ``owner``. Raises ValidationError, with nothing stored, for an archive refused as a
-    whole; otherwise returns what happened to each file."""
+    whole; otherwise returns what happened to each file. ``progress(done, total, report)``
+    is called before the first file and after each one. A ``report`` carried over from an
+    interrupted run is continued: the files it names are not looked at again."""
     archive_name = (archive_name or source.name)[:255]
-    report = ImportReport()
-    folder = None
-    for name, opener, size in _members(source):
-        if _skippable(name):
-            continue
-        if not safe_name(name):
-            report.refused.append((name, "Unsafe name: files must stay inside the archive."))
-            continue
-        if size > settings.STUDIO_UPLOAD_MAX_BYTES:
-            limit = settings.STUDIO_UPLOAD_MAX_BYTES // (1024 * 1024)
-            report.refused.append((name, f"Larger than {limit} MB."))
-            continue
-        if folder is None:
-            folder = folder_get_or_create(owner=owner, name=IMPORTED_FOLDER)
-        with tempfile.TemporaryDirectory(prefix="studio-import-") as tmp:
-            path = Path(tmp) / "member"
-            try:
-                with opener() as src:
-                    _copy_capped(src, path, settings.STUDIO_UPLOAD_MAX_BYTES)
-            except (OSError, zipfile.BadZipFile, ValueError) as exc:
-                report.refused.append((name, f"Could not be read from the archive: {exc}"))
+    report = report or ImportReport()
+    with _members(source) as all_members:
+        members = [m for m in all_members if not _skippable(m[0])]
+        for done, (name, opener, size) in enumerate(members):
+            if progress is not None:
+                progress(done, len(members), report)
+            if name in report.names():
                 continue
-            sha256 = file_sha256(path)
-            if Asset.objects.filter(owner=owner, sha256=sha256).exists():
-                report.duplicates.append(name)
-                continue
-            credentials = read_credentials(path).as_dict()
-            try:
-                _import_one(owner, path, name, archive_name, credentials, folder.pk)
-            except ValidationError as exc:
-                report.refused.append((name, " ".join(exc.messages)))
-                continue
-            report.imported.append(name)
+            _import_member(owner, report, archive_name, name, opener, size)
+        if progress is not None:
+            progress(len(members), len(members), report)
     return report
+
+
+def _import_member(
+    owner: User, report: ImportReport, archive_name: str, name: str, opener: Opener, size: int
+) -> None:
+    """Import one member (or report why not) into ``report``."""
+    if not safe_name(name):
+        report.refused.append((name, "Unsafe name: files must stay inside the archive."))
+        return
+    if size > settings.STUDIO_UPLOAD_MAX_BYTES:
+        limit = settings.STUDIO_UPLOAD_MAX_BYTES // (1024 * 1024)
+        report.refused.append((name, f"Larger than {limit} MB."))
+        return
+    with tempfile.TemporaryDirectory(prefix="studio-import-") as tmp:
+        path = Path(tmp) / "member"
+        try:
+            with opener() as src:
+                _copy_capped(src, path, settings.STUDIO_UPLOAD_MAX_BYTES)
+        except (OSError, zipfile.BadZipFile, ValueError) as exc:
+            report.refused.append((name, f"Could not be read from the archive: {exc}"))
+            return
+        sha256 = file_sha256(path)
+        if Asset.objects.filter(owner=owner, sha256=sha256).exists():
+            report.duplicates.append(name)
+            return
+        credentials = read_credentials(path).as_dict()
+        try:
+            _import_one(owner, path, name, archive_name, credentials)
+        except ValidationError as exc:
+            report.refused.append((name, " ".join(exc.messages)))
+            return
+        report.imported.append(name)
 
 
 def _import_one(
@@ -133,7 +175,6 @@ def _import_one(
     name: str,
     archive_name: str,
     credentials: dict[str, object],
-    folder_id: int,
 ) -> Asset:
     with path.open("rb") as f:
         upload: UploadedFile[bytes] = UploadedFile(
@@ -149,7 +190,8 @@ def _import_one(
                 credentials=credentials,
                 made_with=made_with(credentials),
             )
-            Entry.objects.create(owner=owner, asset=asset, folder_id=folder_id)
+            folder = folder_get_or_create(owner=owner, name=IMPORTED_FOLDER)
+            Entry.objects.create(owner=owner, asset=asset, folder=folder)
     except BaseException:
         generation_services.asset_delete(asset=asset)
         raise
@@ -174,18 +216,20 @@ def _open_file(path: Path) -> IO[bytes]:
     return path.open("rb")
 
 
-def _members(source: Path) -> Iterator[tuple[str, Opener, int]]:
+@contextmanager
+def _members(source: Path) -> Iterator[list[tuple[str, Opener, int]]]:
+    """Every member of a folder or a zip: its name, how to open it, its declared size."""
     if source.is_dir():
-        for path in sorted(source.rglob("*")):
-            if path.is_file() and not path.is_symlink():
-                rel = path.relative_to(source).as_posix()
-                yield rel, partial(_open_file, path), path.stat().st_size
+        yield [
+            (path.relative_to(source).as_posix(), partial(_open_file, path), path.stat().st_size)
+            for path in sorted(source.rglob("*"))
+            if path.is_file() and not path.is_symlink()
+        ]
         return
     with _zip(source) as archive:
         infos = archive.infolist()
         _check_archive(infos)
-        for info in infos:
-            yield info.filename, partial(archive.open, info), info.file_size
+        yield [(info.filename, partial(archive.open, info), info.file_size) for info in infos]
 
 
 @contextmanager
@@ -212,3 +256,58 @@ def _check_archive(infos: list[zipfile.ZipInfo]) -> None:
                 f"{info.filename} unpacks to {info.file_size // (1024 * 1024)} MB from"
                 f" {info.compress_size} bytes: a zip bomb. The archive was refused."
             )
+
+
+# ---- from the web, through a worker ------------------------------------------------------
+
+
+def archive_import_start(*, owner: User, upload: UploadedFile[bytes]) -> ArchiveImport:
+    """Store an uploaded zip and send it to a worker (on commit). Raises ValidationError,
+    with nothing stored, for one over the archive size limit."""
+    if upload.size and upload.size > settings.STUDIO_ARCHIVE_MAX_BYTES:
+        limit = settings.STUDIO_ARCHIVE_MAX_BYTES // (1024 * 1024)
+        raise ValidationError(f"Archives of up to {limit} MB can be imported.")
+    job = ArchiveImport(owner=owner, archive_name=(upload.name or "archive.zip")[:255])
+    job.archive.save("archive.zip", upload, save=False)
+    try:
+        job.save()
+    except BaseException:
+        storage.delete(job.archive)
+        raise
+    enqueue("library.tasks.import_archive", str(job.pk), queue="media")
+    return job
+
+
+def archive_import_run(import_id: str) -> ArchiveImport:
+    """The worker's half: import a stored zip for its owner, saving progress and the report
+    after each file; the zip is removed from storage at the end. Safe to run again (a
+    message delivered twice, a worker killed half-way): a finished import is left alone, an
+    interrupted one continues from its saved report. Raises ArchiveImport.DoesNotExist."""
+    job = ArchiveImport.objects.select_related("owner").get(pk=import_id)
+    if job.is_final:
+        return job
+    ArchiveImport.objects.filter(pk=job.pk).update(state=ArchiveImport.State.RUNNING)
+
+    def progress(done: int, total: int, report: ImportReport) -> None:
+        ArchiveImport.objects.filter(pk=job.pk).update(
+            done_files=done, total_files=total, report=report.as_dict()
+        )
+
+    fields: dict[str, Any] = {"finished_at": timezone.now()}
+    try:
+        with storage.local_copy(job.archive) as path:
+            report = archive_import(
+                owner=job.owner,
+                source=path,
+                archive_name=job.archive_name,
+                progress=progress,
+                report=ImportReport.from_dict(job.report),
+            )
+    except ValidationError as exc:
+        fields.update(state=ArchiveImport.State.FAILED, error=" ".join(exc.messages))
+    else:
+        fields.update(state=ArchiveImport.State.DONE, report=report.as_dict())
+    ArchiveImport.objects.filter(pk=job.pk).update(archive="", **fields)
+    storage.delete(job.archive)
+    job.refresh_from_db()
+    return job

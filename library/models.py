@@ -1,6 +1,7 @@
 """The library's rows: Folder, a creator's Preferences (the default folder for new results),
 Entry (a generation's or an upload's place: folder and favourite), Imported (what an archive
-import learnt about an upload) and ShareLink (a public, revocable link to one video)."""
+import learnt about an upload), ArchiveImport (one uploaded zip on its way through a worker)
+and ShareLink (a public, revocable link to one video)."""
 
 from __future__ import annotations
 
@@ -91,6 +92,66 @@ class Imported(models.Model):
             return "Imported: no credentials"
         signer = self.credentials.get("signer") or "an unnamed signer"
         return f"Imported: credentials signed by {signer}"
+
+
+def _archive_path(instance: ArchiveImport, filename: str) -> str:
+    return f"imports/{instance.owner_id}/{instance.pk}/archive.zip"
+
+
+class ArchiveImport(models.Model):
+    """A zip the creator uploaded, imported by a worker (``library.tasks.import_archive``).
+    The zip is kept in storage only until the worker is done with it; ``report`` then says
+    what happened to each file, by its name in the archive."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Refused"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    archive_name = models.CharField(max_length=255)
+    archive = models.FileField(upload_to=_archive_path, max_length=300, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    # Files looked at so far and in all (members that are not folders or litter).
+    done_files = models.PositiveIntegerField(default=0)
+    total_files = models.PositiveIntegerField(default=0)
+    # {"imported": [name], "duplicates": [name], "refused": [[name, why]]}
+    report = models.JSONField(default=dict, blank=True)
+    # Why the whole archive was refused (a bomb, not a zip); empty otherwise.
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"import of {self.archive_name}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED)
+
+    @property
+    def summary(self) -> str:
+        return import_summary(
+            len(self.report.get("imported", [])),
+            len(self.report.get("duplicates", [])),
+            len(self.report.get("refused", [])),
+        )
+
+
+def import_summary(imported: int, duplicates: int, refused: int) -> str:
+    """ "3 imported, 1 already in your library, 2 refused." """
+    parts = [f"{imported} imported"]
+    if duplicates:
+        parts.append(f"{duplicates} already in your library")
+    if refused:
+        parts.append(f"{refused} refused")
+    return ", ".join(parts) + "."
 
 
 class ShareLink(models.Model):

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from generations.models import Asset, Generation, Lineage, Video
 from generations.states import State
-from library.models import Folder, ShareLink
+from library.models import ArchiveImport, Folder, ShareLink
 
 SEARCH_CONFIG = "english"
 
@@ -197,8 +197,17 @@ def library_page(user: User, values: dict[str, Any]) -> Page:
 
 def uploads_page(user: User, values: dict[str, Any]) -> Page:
     """A page of the creator's uploads and imports, narrowed by ``values``."""
-    qs = Asset.objects.filter(owner=user).select_related(
-        "library_entry", "library_entry__folder", "imported"
+    qs = (
+        Asset.objects.filter(owner=user)
+        .select_related("library_entry", "library_entry__folder", "imported")
+        .prefetch_related(
+            Prefetch(
+                "used_in",
+                queryset=Lineage.objects.filter(child__owner=user)
+                .select_related("child")
+                .order_by("child__created_at"),
+            )
+        )
     )
     order = {"oldest": ["created_at", "id"], "longest": ["-duration", "-created_at"]}.get(
         values.get("sort", "newest"), ["-created_at", "id"]
@@ -212,6 +221,19 @@ def folder_list_for_user(user: User) -> list[Folder]:
 
 def folder_get_for_user(user: User, folder_id: object) -> Folder:
     return get_object_or_404(Folder, pk=folder_id, owner=user)
+
+
+def folder_named(user: User, name: str) -> Folder | None:
+    return Folder.objects.filter(owner=user, name=name).first()
+
+
+def import_list_recent(user: User, limit: int = 3) -> list[ArchiveImport]:
+    """The creator's latest archive imports, newest first."""
+    return list(ArchiveImport.objects.filter(owner=user)[:limit])
+
+
+def import_get_for_user(user: User, import_id: object) -> ArchiveImport:
+    return get_object_or_404(ArchiveImport, pk=import_id, owner=user)
 
 
 def share_list_for_user(user: User) -> QuerySet[ShareLink]:
@@ -250,9 +272,12 @@ class LineageView:
 def lineage_for(generation: Generation) -> LineageView:
     """What ``generation`` was made from and what was made from it (the owner's only)."""
     made_from = list(
-        Lineage.objects.filter(
-            child=generation, parent_generation__owner_id=generation.owner_id
-        ).select_related("parent_generation", "parent_video")
+        Lineage.objects.filter(child=generation)
+        .filter(
+            Q(parent_generation__owner_id=generation.owner_id)
+            | Q(parent_asset__owner_id=generation.owner_id)
+        )
+        .select_related("parent_generation", "parent_video", "parent_asset__imported")
     )
     used_in = list(
         Lineage.objects.filter(parent_generation=generation, child__owner_id=generation.owner_id)

@@ -16,9 +16,11 @@ from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 
+import audit
+from core import storage
 from generations import services as generation_services
 from generations.models import Asset, Generation, Video
-from library.models import Entry, Folder, Preferences, ShareLink
+from library.models import ArchiveImport, Entry, Folder, Preferences, ShareLink
 
 SHARE_SALT = "library.share"
 IMPORTED_FOLDER = "Imported"
@@ -96,6 +98,13 @@ def entry_file_new_generation(
         )
 
 
+def archive_file_delete(
+    sender: type[ArchiveImport], instance: ArchiveImport, **kwargs: Any
+) -> None:
+    """post_delete of an ArchiveImport: its stored zip, if a worker has not removed it yet."""
+    storage.delete(instance.archive)
+
+
 # ---- cards: favourite, move, delete ------------------------------------------------------
 
 
@@ -163,9 +172,17 @@ def cards_delete(*, generations: Iterable[Generation] = (), assets: Iterable[Ass
     return count
 
 
-def entry_favourite_toggle(*, owner: User, generation: Generation) -> bool:
-    """Flip one card's star; returns the new state."""
-    entry, _ = Entry.objects.get_or_create(generation=generation, defaults={"owner": owner})
+def entry_favourite_toggle(
+    *, owner: User, generation: Generation | None = None, asset: Asset | None = None
+) -> bool:
+    """Flip one card's star (a generation's or an upload's); returns the new state."""
+    card = generation or asset
+    if card is None or card.owner_id != owner.pk:
+        raise Http404("No such card.")
+    if generation is not None:
+        entry, _ = Entry.objects.get_or_create(generation=generation, defaults={"owner": owner})
+    else:
+        entry, _ = Entry.objects.get_or_create(asset=asset, defaults={"owner": owner})
     entry.favourite = not entry.favourite
     entry.save(update_fields=["favourite"])
     return entry.favourite
@@ -187,18 +204,39 @@ def share_create(
         raise Http404("No such video.")
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": "Pick an expiry in the future."})
-    return ShareLink.objects.create(
-        owner=owner, video=video, show_prompt=show_prompt, expires_at=expires_at
-    )
-
-
-def share_revoke(*, link: ShareLink) -> bool:
-    """Stop a link working; False if it already was revoked."""
-    return bool(
-        ShareLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
+    with transaction.atomic():
+        link = ShareLink.objects.create(
+            owner=owner, video=video, show_prompt=show_prompt, expires_at=expires_at
         )
-    )
+        audit.record(
+            "share_link.created",
+            actor=owner,
+            target=link,
+            video=str(video.pk),
+            show_prompt=show_prompt,
+            expires_at=expires_at,
+        )
+    return link
+
+
+def share_revoke(*, link: ShareLink, by: User | None = None) -> bool:
+    """Stop a link working (``by``: who did, the owner or an operator; recorded in the audit
+    trail); False if it already was revoked."""
+    with transaction.atomic():
+        revoked = bool(
+            ShareLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+        )
+        if revoked:
+            audit.record(
+                "share_link.revoked",
+                actor=by or link.owner,
+                target=link,
+                video=str(link.video_id),
+                owner=link.owner_id,
+            )
+    return revoked
 
 
 def share_get_live(token: str) -> ShareLink:

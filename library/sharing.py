@@ -68,7 +68,7 @@ def share_new(request: AuthedRequest, video_id: str) -> HttpResponse:
 @require_POST
 def share_revoke(request: AuthedRequest, link_id: str) -> HttpResponse:
     link = selectors.share_get_for_user(request.user, link_id)
-    if services.share_revoke(link=link):
+    if services.share_revoke(link=link, by=request.user):
         messages.success(request, "Link revoked: it answers “not found” from now on.")
     return redirect("shared")
 

@@ -7,8 +7,6 @@ Function views of a few lines; writes go through ``library.services``, reads thr
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,7 +24,7 @@ from generations import selectors as generation_selectors
 from library import selectors, services
 from library.cards import generation_cards, upload_cards
 from library.forms import FilterForm, FolderForm, ImportForm
-from library.importing import archive_import
+from library.importing import archive_import_start
 from library.models import Preferences
 from library.zips import zip_response
 
@@ -58,12 +56,26 @@ def _grid_context(
     }
 
 
+def _other_tab(request: AuthedRequest, name: str, values: dict[str, Any]) -> HttpResponse:
+    """Kind "generated" lives on the Videos tab, "uploaded" and "imported" on Uploads: a
+    kind picked on the other tab goes there, with the other filters that apply there."""
+    keep = {k: v for k, v in values.items() if k in ("q", "sort", "favourites", "folder")}
+    if name == "library_uploads":
+        keep["kind"] = values["kind"]
+    target = reverse(name) + (f"?{_query(keep)}" if _query(keep) else "")
+    if request.htmx:
+        return HttpResponseClientRedirect(target)
+    return redirect(target)
+
+
 @login_required
 @require_GET
 def gallery(request: AuthedRequest) -> HttpResponse:
     """The creator's videos: one card per generation, its takes side by side."""
     form = FilterForm(request.GET)
     values = form.values()
+    if values.get("kind") in ("uploaded", "imported"):
+        return _other_tab(request, "library_uploads", values)
     page = selectors.library_page(request.user, values)
     context = {
         **_grid_context(request, form, values),
@@ -83,6 +95,8 @@ def uploads(request: AuthedRequest) -> HttpResponse:
     """The creator's uploads and imported files, with the same grid, search and delete."""
     form = FilterForm(request.GET)
     values = form.values()
+    if values.get("kind") == "generated":
+        return _other_tab(request, "gallery", values)
     page = selectors.uploads_page(request.user, values)
     context = {
         **_grid_context(request, form, values),
@@ -90,6 +104,8 @@ def uploads(request: AuthedRequest) -> HttpResponse:
         "cards": upload_cards(page.cards),
         "tab": "uploads",
         "import_form": ImportForm(),
+        "imports": selectors.import_list_recent(request.user),
+        **_imported_folder(request),
     }
     template = "library/uploads.html"
     if request.htmx and not request.htmx.boosted:
@@ -107,6 +123,16 @@ def favourite(request: AuthedRequest, generation_id: str) -> HttpResponse:
             request, "library/star.html", {"generation": generation, "favourite": starred}
         )
     return redirect(request.POST.get("next") or reverse("gallery"))
+
+
+@login_required
+@require_POST
+def asset_favourite(request: AuthedRequest, asset_id: str) -> HttpResponse:
+    asset = generation_selectors.asset_get_for_user(request.user, asset_id)
+    starred = services.entry_favourite_toggle(owner=request.user, asset=asset)
+    if request.htmx:
+        return render(request, "library/star.html", {"asset": asset, "favourite": starred})
+    return redirect(request.POST.get("next") or reverse("library_uploads"))
 
 
 def _back(request: AuthedRequest) -> HttpResponse:
@@ -224,32 +250,32 @@ def bulk(request: AuthedRequest) -> HttpResponseBase:
 @login_required
 @require_POST
 def archive_upload(request: AuthedRequest) -> HttpResponse:
-    """Import a zip of videos and images into the "Imported" folder; says what happened to
-    each file."""
+    """Store a zip of videos and images and hand it to a worker; the uploads page then shows
+    its progress and, when done, what happened to each file."""
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, "Choose a zip file to import.")
         return redirect("library_uploads")
-    upload = form.cleaned_data["archive"]
     try:
-        with tempfile.TemporaryDirectory(prefix="studio-archive-") as tmp:
-            path = Path(tmp) / "archive.zip"
-            with path.open("wb") as f:
-                for chunk in upload.chunks():
-                    f.write(chunk)
-            report = archive_import(owner=request.user, source=path, archive_name=upload.name)
+        job = archive_import_start(owner=request.user, upload=form.cleaned_data["archive"])
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("library_uploads")
-    messages.success(request, f"Import of {upload.name}: {report.summary()}")
-    for name in report.duplicates:
-        messages.info(request, f"{name}: already in your library (same SHA-256), skipped.")
-    for name, why in report.refused:
-        messages.error(request, f"{name}: {why}")
-    folder = selectors.folder_list_for_user(request.user)
-    imported = next((f for f in folder if f.name == services.IMPORTED_FOLDER), None)
-    query = f"?folder={imported.pk}" if imported else ""
-    return redirect(reverse("library_uploads") + query)
+    messages.success(request, f"{job.archive_name} is being imported.")
+    return redirect("library_uploads")
+
+
+@login_required
+@require_GET
+def import_status(request: AuthedRequest, import_id: str) -> HttpResponse:
+    """One import's progress or report (polled by htmx while it runs)."""
+    job = selectors.import_get_for_user(request.user, import_id)
+    return render(request, "library/import_status.html", {"job": job, **_imported_folder(request)})
+
+
+def _imported_folder(request: AuthedRequest) -> dict[str, Any]:
+    folder = selectors.folder_named(request.user, services.IMPORTED_FOLDER)
+    return {"imported_folder": folder}
 
 
 @login_required
@@ -259,5 +285,12 @@ def tree(request: AuthedRequest, generation_id: str) -> HttpResponse:
     generation = generation_selectors.generation_get_for_user(request.user, generation_id)
     root, children = selectors.remix_tree(generation)
     lineage = selectors.lineage_for(generation)
-    context = {"generation": generation, "root": root, "children": children, "lineage": lineage}
+    root_from = [row for row in selectors.lineage_for(root).made_from if row.parent_asset]
+    context = {
+        "generation": generation,
+        "root": root,
+        "children": children,
+        "lineage": lineage,
+        "root_from": root_from,
+    }
     return render(request, "library/tree.html", context)

@@ -15,7 +15,7 @@ from generations import services as generation_services
 from generations.models import Asset, Generation, Video
 from generations.spec import GenerationSpec
 from library import services
-from library.models import Entry, Folder, ShareLink
+from library.models import ArchiveImport, Entry, Folder, ShareLink
 from tests.generations.test_uploads import upload_asset
 from tests.library.conftest import card
 from tests.pipeline import make_finished
@@ -70,6 +70,21 @@ def test_a_star_marks_a_card_and_the_favourites_view_lists_only_starred(owner_cl
     assert "No favourites here yet" in _grid(owner_client, favourites="on")
     assert plain.pk  # never starred, never given an entry
     assert not Entry.objects.filter(generation=plain).exists()
+
+
+def test_upload_cards_have_a_star_too(owner_client, user):
+    asset = upload_asset(user, "starry.png")
+    html = _grid(owner_client, reverse("library_uploads"))
+    star = reverse("library_asset_favourite", args=[asset.pk])
+    assert f'hx-post="{star}"' in html and 'aria-pressed="false"' in html
+    response = owner_client.post(star, headers={"HX-Request": "true"})
+    assert 'aria-pressed="true"' in response.content.decode()
+    assert Entry.objects.get(asset=asset).favourite is True
+    starred = _grid(owner_client, reverse("library_uploads"), favourites="on")
+    assert "starry.png" in starred and 'aria-pressed="true"' in starred
+    owner_client.post(star)
+    assert Entry.objects.get(asset=asset).favourite is False
+    assert "starry.png" not in _grid(owner_client, reverse("library_uploads"), favourites="on")
 
 
 def test_folders_are_made_renamed_and_deleted_without_deleting_their_videos(owner_client, user):
@@ -200,11 +215,16 @@ def _object_routes(user, other_user):
     video = generation.videos.first()
     folder = services.folder_create(owner=user, name="Owned")
     link = services.share_create(owner=user, video=video, show_prompt=False, expires_at=None)
+    asset = upload_asset(user, "owned.png")
+    job = ArchiveImport.objects.create(owner=user, archive_name="owned.zip")
     gets = [
         reverse("library_tree", args=[generation.pk]),
         reverse("share_new", args=[video.pk]),
+        reverse("library_import_status", args=[job.pk]),
+        reverse("dashboard") + f"?from_asset={asset.pk}",
     ]
     posts = [
+        reverse("library_asset_favourite", args=[asset.pk]),
         reverse("library_favourite", args=[generation.pk]),
         reverse("folder_rename", args=[folder.pk]),
         reverse("folder_delete", args=[folder.pk]),

@@ -13,14 +13,19 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
-from generations.models import Asset
-from library.importing import archive_import
-from library.models import Entry, Folder, Imported
+from generations import services as generation_services
+from generations.models import Asset, Generation, Lineage
+from generations.spec import GenerationSpec
+from library.importing import archive_import, archive_import_run
+from library.models import ArchiveImport, Entry, Folder, Imported
 from media.provenance import Claim, SigningIdentity, make_chain, prompt_hash, sign_file
 from tests.generations.test_uploads import mp4_bytes, png_bytes
+from tests.pipeline import run_inline
 
 pytestmark = pytest.mark.django_db
 
@@ -161,14 +166,92 @@ def test_a_file_that_is_no_zip_is_refused(user, tmp_path):
         archive_import(owner=user, source=path)
 
 
-def test_the_web_import_says_what_happened_to_each_file(owner_client, user, export_zip):
-    with export_zip.open("rb") as f:
+def test_the_web_import_stores_the_zip_for_a_worker_which_reports_each_file(
+    owner_client, user, other_user, export_zip, settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as sent, export_zip.open("rb") as f:
         response = owner_client.post(reverse("library_import"), {"archive": f}, follow=True)
+    job = ArchiveImport.objects.get()
+    assert len(sent) == 1  # library.tasks.import_archive, by name, on commit
+    assert job.state == ArchiveImport.State.QUEUED and job.archive_name == "export.zip"
+    assert Path(job.archive.path).read_bytes() == export_zip.read_bytes()
+    assert not Asset.objects.exists()  # nothing imported inside the request
     html = response.content.decode()
-    assert "Import of export.zip: 3 imported, 1 already in your library, 2 refused." in html
+    assert "export.zip is being imported." in html and "waiting for a worker" in html
+    status = reverse("library_import_status", args=[job.pk])
+    assert f'hx-get="{status}"' in html
+
+    archive_import_run(str(job.pk))  # what the task does
+
+    job.refresh_from_db()
+    assert job.state == ArchiveImport.State.DONE
+    assert (job.done_files, job.total_files) == (6, 6)
+    assert job.summary == "3 imported, 1 already in your library, 2 refused."
+    assert not job.archive and not list(Path(settings.MEDIA_ROOT).rglob("archive.zip"))
+    stored = _files(settings)
+    assert len(stored) == 6 and Asset.objects.count() == 3
+    html = owner_client.get(status).content.decode()
+    assert "hx-get" not in html  # done: no more polling
+    assert "3 imported, 1 already in your library, 2 refused." in html
     assert "../../evil.mp4: Unsafe name" in html
-    assert "sora/copy-of-valid.mp4: already in your library" in html
-    assert "Imported: made with OpenAI Sora" in html  # lands on the Imported folder
+    assert "sora/copy-of-valid.mp4: already in your library (same SHA-256), skipped." in html
+    page = owner_client.get(reverse("library_uploads")).content.decode()
+    assert "3 imported, 1 already in your library, 2 refused." in page
+    imported = owner_client.get(
+        reverse("library_uploads"), {"folder": Folder.objects.get(name="Imported").pk}
+    ).content.decode()
+    assert "Imported: made with OpenAI Sora" in imported
+    owner_client.force_login(other_user)
+    assert owner_client.get(status).status_code == 404
+
+
+def test_an_import_interrupted_half_way_continues_from_its_report(user, export_zip):
+    job = ArchiveImport.objects.create(owner=user, archive_name="export.zip")
+    with export_zip.open("rb") as f:
+        job.archive.save("archive.zip", File(f))
+    # A worker got through two files, then died; the message is delivered again.
+    first = archive_import(owner=user, source=export_zip)
+    Asset.objects.exclude(imported__path_in_archive="sora/valid.mp4").delete()
+    job.report = {"imported": ["sora/valid.mp4"], "duplicates": [], "refused": []}
+    job.state = ArchiveImport.State.RUNNING
+    job.save()
+    assert len(first.imported) == 3 and Asset.objects.count() == 1
+
+    archive_import_run(str(job.pk))
+
+    job.refresh_from_db()
+    assert job.state == ArchiveImport.State.DONE
+    assert sorted(job.report["imported"]) == sorted(first.imported)
+    # Not looked at again, so not reported as a duplicate of itself.
+    assert job.report["duplicates"] == ["sora/copy-of-valid.mp4"]
+    assert Asset.objects.count() == 3
+    assert archive_import_run(str(job.pk)).report == job.report  # a third delivery: no-op
+
+
+def test_a_web_import_of_a_zip_bomb_is_refused_whole_and_leaves_nothing(
+    owner_client, user, tmp_path, settings
+):
+    bomb = _zip({"fine.png": png_bytes(), "huge.mp4": b"\0" * (20 * 1024 * 1024)})
+    owner_client.post(reverse("library_import"), {"archive": SimpleUploadedFile("bomb.zip", bomb)})
+    job = ArchiveImport.objects.get()
+    archive_import_run(str(job.pk))
+    job.refresh_from_db()
+    assert job.state == ArchiveImport.State.FAILED and "zip bomb" in job.error
+    assert not Asset.objects.exists() and not Folder.objects.exists()
+    assert _files(settings) == []
+    html = owner_client.get(reverse("library_uploads")).content.decode()
+    assert "huge.mp4 unpacks to 20 MB" in html and "The archive was refused." in html
+
+
+def test_an_archive_over_the_limit_is_refused_before_it_is_stored(owner_client, settings):
+    settings.STUDIO_ARCHIVE_MAX_BYTES = 1000
+    response = owner_client.post(
+        reverse("library_import"),
+        {"archive": SimpleUploadedFile("big.zip", os.urandom(5000))},
+        follow=True,
+    )
+    assert "Archives of up to 0 MB can be imported." in response.content.decode()
+    assert not ArchiveImport.objects.exists() and _files(settings) == []
 
 
 def test_the_command_imports_a_folder(user, tmp_path, capsys):
@@ -182,3 +265,96 @@ def test_the_command_imports_a_folder(user, tmp_path, capsys):
     assert "refused   broken.png" in err
     assert "1 imported, 1 refused." in out
     assert Imported.objects.get().archive_name == "export"
+
+
+def test_an_imported_video_is_the_parent_of_an_edit_with_lineage_and_c2pa_ingredient(
+    owner_client, user, other_user, export_zip, tmp_path
+):
+    archive_import(owner=user, source=export_zip)
+    sora = Asset.objects.get(imported__path_in_archive="sora/made-with-sora.mp4")
+    # The composer, opened from the import, makes it the parent and the reference.
+    page = owner_client.get(reverse("dashboard"), {"from_asset": sora.pk}).content.decode()
+    assert f'name="parent_asset" value="{sora.pk}"' in page
+    assert "Made from made-with-sora.mp4" in page
+    assert f'<option value="{sora.pk}" selected>' in page
+    assert '<option value="9:16" selected>' in page  # 48×64 is nearest 9:16
+    assert 'name="seconds" value="1"' in page  # its length (8 frames at 12 fps), rounded
+    response = owner_client.post(
+        reverse("generate"),
+        {
+            "prompt": "the corgi, surfing at sunset",
+            "resolution": "480p",
+            "aspect_ratio": "9:16",
+            "seconds": 1,
+            "variations": 1,
+            "provider": "offline",
+            "reference": sora.pk,
+            "parent_asset": sora.pk,
+        },
+    )
+    assert response.status_code == 302
+    child = Generation.objects.get(prompt="the corgi, surfing at sunset")
+    assert child.parent_asset == sora and child.parent_id is None
+    row = Lineage.objects.get(child=child)
+    assert (row.parent_asset, row.parent_generation, row.parent_video) == (sora, None, None)
+
+    finished = run_inline(child)
+    served = finished.videos.get().credentials["delivery"]
+    assert [a["action"] for a in served["actions"]] == ["c2pa.opened", "c2pa.edited"]
+    assert served["ingredients"] == [
+        {
+            "title": "made-with-sora.mp4",
+            "relationship": "parentOf",
+            "format": "video/mp4",
+            "hash": sora.sha256,
+        }
+    ]
+    detail = owner_client.get(reverse("generation_detail", args=[child.pk])).content.decode()
+    assert "Made from" in detail and "made-with-sora.mp4" in detail
+    assert "Imported: made with OpenAI Sora" in detail
+    tree = owner_client.get(reverse("library_tree", args=[child.pk])).content.decode()
+    assert "It starts from made-with-sora.mp4 (Imported: made with OpenAI Sora)." in tree
+    uploads = owner_client.get(reverse("library_uploads")).content.decode()
+    edit_link = reverse("dashboard") + f"?from_asset={sora.pk}"
+    assert f'<a href="{edit_link}">Make a video from it</a>' in uploads
+    assert "Used in" in uploads and "the corgi, surfing at sunset" in uploads
+
+    # Another creator can neither open the composer on it nor name it as a parent.
+    owner_client.force_login(other_user)
+    assert owner_client.get(reverse("dashboard"), {"from_asset": sora.pk}).status_code == 404
+    response = owner_client.post(
+        reverse("generate"),
+        {
+            "prompt": "stolen",
+            "resolution": "480p",
+            "aspect_ratio": "9:16",
+            "seconds": 1,
+            "variations": 1,
+            "provider": "offline",
+            "parent_asset": sora.pk,
+        },
+    )
+    assert response.status_code == 404
+    assert not Generation.objects.filter(prompt="stolen").exists()
+
+
+def test_an_edit_of_someone_elses_upload_is_refused_by_the_spec(user, other_user, export_zip):
+    archive_import(owner=user, source=export_zip)
+    theirs = Asset.objects.filter(owner=user).first()
+    with pytest.raises(ValidationError) as exc:
+        generation_services.generation_create(
+            owner=other_user,
+            spec=GenerationSpec(prompt="x", resolution="480p", seconds=1, parent_asset=theirs),
+        )
+    assert exc.value.message_dict["reference"] == ["That upload does not exist."]
+
+
+def test_an_import_deleted_before_its_worker_ran_takes_its_stored_zip_along(
+    owner_client, user, export_zip, settings
+):
+    with export_zip.open("rb") as f:
+        owner_client.post(reverse("library_import"), {"archive": f})
+    stored = Path(ArchiveImport.objects.get().archive.path)
+    assert stored.exists()
+    user.delete()
+    assert not stored.exists() and _files(settings) == []

@@ -129,3 +129,20 @@ def test_uploads_filter_by_kind(user):
     ]
     page = selectors.uploads_page(user, {"kind": "imported"})
     assert page.cards == [] and page.empty_because == "No uploads of this kind."
+
+
+def test_the_kind_filter_moves_between_the_videos_and_the_uploads_tabs(owner_client, user):
+    response = owner_client.get(reverse("gallery"), {"kind": "imported", "q": "sora", "x": "1"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("library_uploads") + "?q=sora&kind=imported"
+    response = owner_client.get(
+        reverse("gallery"), {"kind": "uploaded"}, headers={"HX-Request": "true"}
+    )
+    assert response["HX-Redirect"] == reverse("library_uploads") + "?kind=uploaded"
+    response = owner_client.get(reverse("library_uploads"), {"kind": "generated", "sort": "oldest"})
+    assert response["Location"] == reverse("gallery") + "?sort=oldest"
+    page = owner_client.get(reverse("gallery")).content.decode()
+    assert '<option value="generated" selected>Generated</option>' in page
+    assert "All uploads" not in page
+    uploads = owner_client.get(reverse("library_uploads"), {"kind": "imported"}).content.decode()
+    assert '<option value="imported" selected>Imported</option>' in uploads

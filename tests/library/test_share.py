@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditRecord
 from library import services
 from library.models import ShareLink
 from tests.conftest import put_on_plan
@@ -152,3 +153,30 @@ def test_admin_revokes_links_with_an_action(admin_client, user, shared_video):
     link.refresh_from_db()
     assert link.revoked_at is not None
     assert admin_client.get(reverse("admin:library_folder_changelist")).status_code == 200
+
+
+def test_making_and_revoking_a_link_is_in_the_audit_trail(owner_client, user, shared_video):
+    link = _make(owner_client, shared_video, show_prompt="on")
+    made = AuditRecord.objects.get(action="share_link.created")
+    assert (made.actor_id, made.target_type, made.target_id) == (
+        user.pk,
+        "library.sharelink",
+        str(link.pk),
+    )
+    assert made.detail["video"] == str(shared_video.pk) and made.detail["show_prompt"] is True
+    assert made.ip == "127.0.0.1"
+    assert not AuditRecord.objects.filter(action="share_link.revoked").exists()
+    owner_client.post(reverse("share_revoke", args=[link.pk]))
+    owner_client.post(reverse("share_revoke", args=[link.pk]))  # already revoked: no record
+    revoked = AuditRecord.objects.get(action="share_link.revoked")
+    assert (revoked.actor_id, revoked.target_id) == (user.pk, str(link.pk))
+
+
+def test_an_operators_revoke_is_recorded_as_theirs(admin_client, admin_user, user, shared_video):
+    link = services.share_create(owner=user, video=shared_video, show_prompt=False, expires_at=None)
+    admin_client.post(
+        reverse("admin:library_sharelink_changelist"),
+        {"action": "revoke", "_selected_action": [str(link.pk)]},
+    )
+    revoked = AuditRecord.objects.get(action="share_link.revoked")
+    assert revoked.actor_id == admin_user.pk and revoked.detail["owner"] == user.pk
