@@ -10,7 +10,6 @@ from pathlib import Path
 
 import av
 import pytest
-from django.conf import settings
 from django.core.files.storage import default_storage
 
 from providers.base import JobRequest, JobState
