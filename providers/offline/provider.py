@@ -38,6 +38,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.utils import timezone
 
+from core import metrics
 from core.dispatch import enqueue
 from media import MediaError
 from media.render import RenderCanceled, render_title_card
@@ -137,8 +138,12 @@ def _job(job_id: str) -> RenderLease:
 
 def _store(path: Path, name: str) -> str:
     """Upload a local file to storage; returns the name it was stored under."""
-    with path.open("rb") as f:
-        return str(default_storage.save(name, File(f)))
+    try:
+        with path.open("rb") as f:
+            return str(default_storage.save(name, File(f)))
+    except Exception:
+        metrics.count("storage_errors", operation="save")
+        raise
 
 
 @contextmanager
