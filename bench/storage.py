@@ -42,6 +42,8 @@ def main() -> None:
     args = parser.parse_args()
 
     var = Path(tempfile.mkdtemp(prefix="studio-bench-storage-"))
+    # A bench is a local trial: no SECRET_KEY needed, plain HTTP on loopback.
+    os.environ.setdefault("DEBUG", "1")
     os.environ.update(
         DJANGO_SETTINGS_MODULE="studio.settings",
         STUDIO_VAR_DIR=str(var),
@@ -80,6 +82,14 @@ def _bench(args: argparse.Namespace, var: Path, port: int) -> None:
 
     call_command("migrate", verbosity=0)
     user, _ = get_user_model().objects.get_or_create(username="bench")
+    # 1080p and 10 s clips are the Pro plan's (Plus stops at 720p).
+    from accounts.models import Plan
+    from accounts.plans import account_get_for_user, plan_default
+
+    plan_default()
+    account = account_get_for_user(user)
+    account.plan = Plan.objects.get(name="Pro")
+    account.save()
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")

@@ -127,7 +127,9 @@ def test_workers_scale_without_fixed_names_or_ports():
 def test_a_worker_only_host_joins_the_shared_services_and_keeps_only_scratch():
     other = yaml.safe_load((ROOT / "docker-compose.worker.yml").read_text())
     services = other["services"]
-    assert set(services) == {"worker", "worker-gpu"}  # no database, broker or storage here
+    # No database, broker or storage here.
+    assert set(services) == {"worker", "worker-gpu", "models-fetch"}
+    assert services["models-fetch"]["profiles"] == ["fetch"]
     env = services["worker"]["environment"]
     for name in (
         "DATABASE_URL",
@@ -139,11 +141,42 @@ def test_a_worker_only_host_joins_the_shared_services_and_keeps_only_scratch():
     ):
         assert ":?" in env[name], name  # must be given: nothing to fall back on
     assert env["STUDIO_STORAGE"] == "s3"
-    assert services["worker"]["volumes"] == ["scratch:/scratch"]
+    # Scratch, and the operator's signing chain read-only (the same on every host).
+    assert services["worker"]["volumes"] == ["scratch:/scratch", "./docker/c2pa:/c2pa:ro"]
+    assert env["STUDIO_C2PA_CERT"] == "/c2pa/signer-chain.pem"
+    assert env["STUDIO_C2PA_KEY"] == "/c2pa/signer.key"
     command = shlex.split(services["worker"]["command"])
     assert command[:4] == ["celery", "-A", "studio", "worker"]
     assert "inspect ping" in " ".join(services["worker"]["healthcheck"]["test"])
     assert services["worker-gpu"]["profiles"] == ["gpu"]
+
+
+def test_gpu_workers_are_healthy_while_their_announcement_is_fresh():
+    """A solo pool answers no ping while it renders, so the check reads the announcement a
+    background thread refreshes, under the key the worker writes."""
+    package = (ROOT / "workers" / "diffusion" / "diffusion_worker" / "__init__.py").read_text()
+    announce = (ROOT / "workers" / "diffusion" / "diffusion_worker" / "announce.py").read_text()
+    assert "def worker_key(hostname: str)" in package
+    assert "def redis_client()" in announce
+    assert 'getattr(sender, "hostname", None)' in announce  # Celery's celery@<hostname>
+    for name in ("docker-compose.yml", "docker-compose.worker.yml"):
+        gpu = yaml.safe_load((ROOT / name).read_text())["services"]["worker-gpu"]
+        command = gpu["healthcheck"]["test"]
+        assert command[:3] == ["CMD", "python", "-c"], name
+        compile(command[3], name, "exec")
+        assert "worker_key('celery@' + os.uname().nodename)" in command[3]
+
+
+def test_the_main_host_of_several_publishes_the_database_and_broker_on_a_private_address():
+    main = yaml.safe_load((ROOT / "docker-compose.main.yml").read_text())["services"]
+    assert set(main) == {"db", "redis"}
+    base = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert "ports" not in base["db"] and "ports" not in base["redis"]  # one box: closed
+    for name, port in (("db", 5432), ("redis", 6379)):
+        (published,) = main[name]["ports"]
+        address, host_port, container_port = published.rsplit(":", 2)
+        assert address.startswith("${STUDIO_PRIVATE_ADDRESS:?")
+        assert int(host_port) == int(container_port) == port
 
 
 def test_the_grafana_dashboard_charts_series_the_endpoint_serves():

@@ -6,8 +6,8 @@ a worker may be between saving a file and saving the row that names it."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-from pathlib import Path
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from django.core.files.storage import default_storage
 from django.db.models.signals import post_delete
@@ -68,21 +68,16 @@ def orphans_sweep(*, older_than: float = 3600.0) -> dict[str, int]:
     return counts
 
 
-def _offline_job_folders_sweep(before: object) -> int:
+def _offline_job_folders_sweep(before: datetime) -> int:
+    """The offline renderer's ended jobs: their rows and stored files (see
+    ``OfflineProvider.ended_jobs_release``)."""
     provider = get_provider("offline")
-    root = getattr(provider, "root", None)
-    if not isinstance(root, Path) or not root.is_dir():
+    release = getattr(provider, "ended_jobs_release", None)
+    if release is None:
         return 0
-    ended = 0
-    for folder in root.iterdir():
-        if not folder.is_dir() or folder.stat().st_mtime >= before.timestamp():  # type: ignore[attr-defined]
-            continue
-        live = (
-            Generation.objects.filter(provider="offline", provider_job_id=folder.name)
-            .exclude(state__in=FINAL_STATES)
-            .exists()
-        )
-        if not live:
-            provider.release(folder.name)
-            ended += 1
-    return ended
+
+    def live(job_ids: Sequence[str]) -> set[str]:
+        owned = Generation.objects.filter(provider="offline", provider_job_id__in=job_ids)
+        return set(owned.exclude(state__in=FINAL_STATES).values_list("provider_job_id", flat=True))
+
+    return int(release(before=before, live=live))

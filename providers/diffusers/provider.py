@@ -6,8 +6,9 @@ talks to it only through Celery and Redis, by name, and never imports torch:
 * submit: ``send_task("studio.diffusion.generate", [spec], queue="gpu", task_id=...)``; the
   task id is derived from the generation's idempotency key. The first frame travels inline
   in the spec. On object storage the spec carries a presigned PUT link for the result, so a
-  GPU machine shares no disk and holds no credentials; on local storage it names an output
-  path on the volume both sides share (``STUDIO_WORK_DIR/diffusion/``);
+  GPU machine shares no disk and holds no credentials; on local storage (the embedded,
+  one-machine default) it names the path of the same storage name in ``MEDIA_ROOT``. Either
+  way the download reads ``work/diffusion/<job id>.mp4`` from Studio's storage;
 * poll: the task's state and PROGRESS meta in Celery's result backend;
 * cancel: the Redis key ``studio:diffusion:cancel:<task id>``, checked at every step;
 * capabilities: what the workers announce under ``studio:diffusion:workers:*`` (presets,
@@ -134,10 +135,6 @@ class DiffusersProvider(Provider):
 
     # --- jobs ------------------------------------------------------------------------
 
-    @property
-    def folder(self) -> Path:
-        return Path(settings.STUDIO_WORK_DIR) / "diffusion"
-
     def _result(self, job_id: str) -> AsyncResult[Any]:
         return AsyncResult(job_id, app=current_app)
 
@@ -170,8 +167,9 @@ class DiffusersProvider(Provider):
                 seconds=int(settings.STUDIO_JOB_DEADLINE_SECONDS) + 3600,
             )
         else:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            spec["output_path"] = str(self.folder / f"{job_id}.mp4")
+            output = Path(default_storage.path(_object_name(job_id)))
+            output.parent.mkdir(parents=True, exist_ok=True)
+            spec["output_path"] = str(output)
         if spec["preset"] is None:
             del spec["preset"]
         try:
@@ -202,24 +200,14 @@ class DiffusersProvider(Provider):
         return JobStatus(JobState.FAILED, error_code=kind, error_message=template.format(info))
 
     def download(self, job_id: str, dest: Path) -> list[Path]:
-        result = self._result(job_id).result
+        """Copy the worker's result out of storage (it PUT it there, or wrote it at the
+        storage path on local storage)."""
         target = dest / "video-0.mp4"
-        if isinstance(result, dict) and result.get("uploaded"):
-            try:
-                with (
-                    default_storage.open(_object_name(job_id), "rb") as src,
-                    target.open("wb") as out,
-                ):
-                    shutil.copyfileobj(src, out)
-            except FileNotFoundError:
-                raise PermanentError(
-                    "The GPU worker's file is missing.", code="not_found"
-                ) from None
-            return [target]
-        path = Path(result["output_path"]) if isinstance(result, dict) else None
-        if path is None or not path.exists():
-            raise PermanentError("The GPU worker's file is missing.", code="not_found")
-        shutil.copyfile(path, target)
+        try:
+            with default_storage.open(_object_name(job_id), "rb") as src, target.open("wb") as out:
+                shutil.copyfileobj(src, out, 1024 * 1024)
+        except FileNotFoundError:
+            raise PermanentError("The GPU worker's file is missing.", code="not_found") from None
         return [target]
 
     def cancel(self, job_id: str) -> None:
@@ -229,10 +217,7 @@ class DiffusersProvider(Provider):
             log.warning("could not flag %s for cancel: %s", job_id, exc)
 
     def release(self, job_id: str) -> None:
-        if _bucket() is not None:
-            default_storage.delete(_object_name(job_id))
-        for path in self.folder.glob(f"{job_id}*"):
-            path.unlink(missing_ok=True)
+        default_storage.delete(_object_name(job_id))
         self._result(job_id).forget()
 
 

@@ -3,16 +3,15 @@ what no row names (and nothing that one does)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
+from django.utils import timezone
 
 from generations.models import Generation
 from generations.services import orphans_sweep
-from providers.registry import get_provider
+from providers.offline.models import RenderLease
 from tests.pipeline import make_finished
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,14 +42,20 @@ def test_the_sweep_removes_orphans_and_keeps_what_a_row_names(user, capsys, sett
     default_storage.save(f"{folder}/delivery_Ab12Cd3.mp4", ContentFile(b"a lost duplicate"))
     gone = f"videos/{video.owner_id}/00000000-0000-0000-0000-000000000000/master.mp4"
     default_storage.save(gone, ContentFile(b"of a deleted video"))
-    job_folder = Path(get_provider("offline").root) / "offline-ended-job"
-    job_folder.mkdir(parents=True)
-    (job_folder / "video-0.mp4").write_bytes(b"render of a job that ended")
+    # An offline job that ended without being downloaded, and the files of a submission
+    # that died before its row was made.
+    ended = "work/offline/offline-ended-job/video-0.mp4"
+    ended = default_storage.save(ended, ContentFile(b"render of a job that ended"))
+    RenderLease.objects.create(
+        job_id="offline-ended-job", beat_at=timezone.now(), spec={"variations": 1}, outputs=[ended]
+    )
+    half = default_storage.save("work/offline/offline-half-made/reference", ContentFile(b"png"))
 
     assert orphans_sweep(older_than=3600) == {"files": 0, "job_folders": 0}  # grace period
     call_command("sweep_orphans", "--older-than", "0")
 
-    assert "deleted 3 file(s), 1 job folder(s)" in capsys.readouterr().out
+    assert "deleted 3 file(s), 2 job folder(s)" in capsys.readouterr().out
     assert _files(video) == ["delivery.mp4", "master.mp4", "poster.jpg"]
     assert not default_storage.exists(gone)
-    assert not job_folder.exists()
+    assert not default_storage.exists(ended) and not default_storage.exists(half)
+    assert not RenderLease.objects.exists()

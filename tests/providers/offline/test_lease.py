@@ -8,11 +8,12 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from providers.base import JobRequest, JobState
+from providers.base import JobRequest, JobState, PermanentError
 from providers.offline.models import RenderLease
-from providers.offline.provider import LeaseLost, OfflineProvider, _Lease, _read_json
+from providers.offline.provider import STORAGE_ROOT, LeaseLost, OfflineProvider, _Lease
 
 pytestmark = pytest.mark.django_db
 
@@ -46,11 +47,12 @@ def test_a_render_that_still_beats_is_never_started_again(provider, settings):
     assert live.take()
     _age(job_id, 2)  # slow, but within the stall window
 
-    assert provider.poll(job_id).state == JobState.QUEUED
+    assert provider.poll(job_id).state == JobState.RUNNING  # the holder took it
     assert provider.sent == [job_id]  # only submit's own message
     provider.run(job_id)  # a duplicate message: the live holder keeps the job
-    assert not (provider.job_dir(job_id) / "video-0.mp4").exists()
-    assert RenderLease.objects.get(job_id=job_id).holder == live.holder
+    job = RenderLease.objects.get(job_id=job_id)
+    assert (job.holder, job.outputs) == (live.holder, [])
+    assert not default_storage.exists(f"{STORAGE_ROOT}/{job_id}")
 
 
 def test_a_render_that_stopped_beating_is_sent_again_once_and_the_old_copy_stops(
@@ -68,10 +70,9 @@ def test_a_render_that_stopped_beating_is_sent_again_once_and_the_old_copy_stops
     assert provider.sent == [job_id, job_id]
     assert RenderLease.objects.get(job_id=job_id).holder == ""
     provider.run(job_id)
-    assert _read_json(provider.job_dir(job_id) / "status.json") == {
-        "state": "completed",
-        "progress": 100,
-    }
+    job = RenderLease.objects.get(job_id=job_id)
+    assert (job.state, job.progress, job.holder) == ("completed", 100, "")
+    assert job.outputs == [f"{STORAGE_ROOT}/{job_id}/video-0.mp4"]
     with pytest.raises(LeaseLost):  # the old holder, should it wake, stops
         dead.beat(force=True)
 
@@ -84,15 +85,19 @@ def test_cancel_reaches_the_render_through_its_lease(provider):
     provider.run(job_id)
 
     assert provider.poll(job_id).state == JobState.CANCELED
-    assert not (provider.job_dir(job_id) / "video-0.mp4").exists()
+    assert RenderLease.objects.get(job_id=job_id).outputs == []
+    assert not default_storage.exists(f"{STORAGE_ROOT}/{job_id}/video-0.mp4")
 
 
-def test_release_forgets_the_lease_and_the_folder(provider):
+def test_release_forgets_the_job_and_its_stored_files(provider):
     job_id = _submit(provider)
     provider.run(job_id)
-    assert (provider.job_dir(job_id) / "video-0.mp4").exists()
+    (output,) = RenderLease.objects.get(job_id=job_id).outputs
+    assert default_storage.exists(output)
 
     provider.release(job_id)
 
     assert not RenderLease.objects.filter(job_id=job_id).exists()
-    assert not provider.job_dir(job_id).exists()
+    assert not default_storage.exists(output)
+    with pytest.raises(PermanentError, match="lost"):
+        provider.poll(job_id)
