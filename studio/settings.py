@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "api",
     "providers.offline",
     "providers.openai_compat",
+    "providers.hosted",
     "providers.runway",
     "providers.luma",
     "providers.fal",

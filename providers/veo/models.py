@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from providers.hosted import HostedAccount
+from providers.hosted.models import HostedAccount
 
 
 class VeoAccount(HostedAccount):

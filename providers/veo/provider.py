@@ -7,7 +7,7 @@ The protocol's traps (``shared/specs/providers.md`` §2), and what this adapter 
 * google-genai 3.x only makes videos through Vertex (``vertexai=True``): an API key is not
   enough. Credentials come from the key file; the token endpoint is the one it names.
 * The create (``predictLongRunning``) takes no idempotency key and operations cannot be
-  listed, so a create whose answer was lost (a marker without an id, ``providers.hosted``)
+  listed, so a create whose answer was lost (a marker without an id, ``providers.hosted.markers``)
   fails with a clear message rather than being sent again. The SDK does not retry by
   default; retries are opt-in (``retry_attempts``) and apply to polls only, never to the
   create.
@@ -22,15 +22,13 @@ The protocol's traps (``shared/specs/providers.md`` §2), and what this adapter 
 
 from __future__ import annotations
 
-import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import httpx
 import httpx2
 from django.conf import settings
-from django.db import DatabaseError
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
@@ -39,54 +37,40 @@ from google.oauth2 import service_account
 from providers.base import (
     Capabilities,
     JobRequest,
-    JobsTaken,
     JobState,
     JobStatus,
     ModerationError,
     PermanentError,
     Price,
-    Provider,
     ProviderError,
     TransientError,
-    nothing_taken,
 )
-from providers.hosted import (
-    Markers,
-    fit_image_bytes,
-    never_sent,
-    split_list,
-    status_error,
-    stream_url,
-    timeout_seconds,
-    unknown_outcome,
-)
+from providers.hosted.config import first_enabled, split_list, timeout_seconds
+from providers.hosted.http import never_sent, status_error, stream_url
+from providers.hosted.provider import HostedModel, HostedProvider, fit_image_bytes, studio_frame
 from providers.veo.models import VeoAccount
-
-log = logging.getLogger(__name__)
 
 NAME = "Google Veo"
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 POLICY_WORDS = ("usage guidelines", "safety", "responsible ai", "rai")
 
 
-@dataclass(frozen=True)
-class VeoModel:
-    label: str
-    frames: tuple[str, ...]
-    seconds: tuple[int, ...]
-    audio: bool = False
+@dataclass(frozen=True, kw_only=True)
+class VeoModel(HostedModel):
     last_frame: bool = False
 
 
 _VEO3_FRAMES = ("720p 16:9", "720p 9:16", "1080p 16:9", "1080p 9:16")
 MODELS: dict[str, VeoModel] = {
     "veo-3.1-generate-001": VeoModel(
-        "Veo 3.1", _VEO3_FRAMES, (4, 6, 8), audio=True, last_frame=True
+        label="Veo 3.1", frames=_VEO3_FRAMES, seconds=(4, 6, 8), audio=True, last_frame=True
     ),
     "veo-3.1-fast-generate-001": VeoModel(
-        "Veo 3.1 Fast", _VEO3_FRAMES, (4, 6, 8), audio=True, last_frame=True
+        label="Veo 3.1 Fast", frames=_VEO3_FRAMES, seconds=(4, 6, 8), audio=True, last_frame=True
     ),
-    "veo-2.0-generate-001": VeoModel("Veo 2", ("720p 16:9", "720p 9:16"), (5, 6, 7, 8)),
+    "veo-2.0-generate-001": VeoModel(
+        label="Veo 2", frames=("720p 16:9", "720p 9:16"), seconds=(5, 6, 7, 8)
+    ),
 }
 
 
@@ -110,10 +94,7 @@ class VeoConfig:
 
 def veo_config() -> VeoConfig:
     """The first enabled admin row, else the environment."""
-    try:
-        row = VeoAccount.objects.filter(enabled=True).order_by("pk").first()
-    except DatabaseError:
-        row = None
+    row = first_enabled(VeoAccount)
     if row is not None:
         return VeoConfig(
             project=row.project,
@@ -133,16 +114,19 @@ def veo_config() -> VeoConfig:
     )
 
 
-class VeoProvider(Provider):
+class VeoProvider(HostedProvider):
     """Veo in one Vertex AI project. Safe to share between threads."""
 
     slug = "veo"
     name = NAME
     description = "Google's Veo models on Vertex AI, with sound and variations."
+    models = MODELS
+    prices = PRICES
+    account_model = VeoAccount
+    env_prefix = "STUDIO_VEO"
 
     def __init__(self) -> None:
-        self.markers = Markers("veo")
-        self._clients: dict[tuple[VeoConfig, float, bool], genai.Client] = {}
+        super().__init__()
         self._credentials: dict[str, service_account.Credentials] = {}
 
     def model_ids(self) -> tuple[str, ...]:
@@ -153,27 +137,13 @@ class VeoProvider(Provider):
         config = veo_config()
         return bool(config.project and config.credentials_file and self.model_ids())
 
-    def model_label(self, model: str) -> str:
-        return MODELS[model].label if model in MODELS else model
-
-    def published_price(self, model: str) -> Price | None:
-        return PRICES.get(model)
-
     def capabilities(self, model: str = "") -> Capabilities:
-        models = self.model_ids()
-        spec = MODELS.get(model) or MODELS[models[0] if models else "veo-3.1-generate-001"]
-        return Capabilities(
-            resolutions=tuple(dict.fromkeys(f.split()[0] for f in spec.frames)),
-            aspect_ratios=tuple(dict.fromkeys(f.split()[1] for f in spec.frames)),
-            min_seconds=min(spec.seconds),
-            max_seconds=max(spec.seconds),
+        spec = cast(VeoModel, self.spec(model))
+        return self.with_capabilities(
+            model,
             max_variations=4,
             image_input=True,
             video_input=True,
-            audio=spec.audio,
-            models=models,
-            seconds_choices=spec.seconds,
-            frame_choices=spec.frames,
             first_frame=True,
             last_frame=spec.last_frame,
         )
@@ -215,17 +185,7 @@ class VeoProvider(Provider):
             self._clients[cache_key] = client
         return client
 
-    # --- exactly-once submission -------------------------------------------------------
-
-    def find_job(self, key: str, *, taken: JobsTaken = nothing_taken) -> str | None:
-        """The operation made for this key; Vertex cannot list them, so a lost answer
-        fails the job with a clear message rather than risk a second, billed job."""
-        marker = self.markers.read(key)
-        if marker is None:
-            return None
-        if marker.get("job_id"):
-            return str(marker["job_id"])
-        raise unknown_outcome(NAME)
+    # --- exactly-once submission (operations cannot be listed: ``reconcile`` fails) --
 
     def _request(
         self, request: JobRequest
@@ -234,7 +194,7 @@ class VeoProvider(Provider):
         spec = MODELS.get(model)
         if spec is None:
             raise PermanentError(f"Veo has no model {model!r} in Studio.", code="model")
-        frame = _studio_frame(request.width, request.height)
+        frame = studio_frame(request.width, request.height)
         if frame not in spec.frames or request.seconds not in spec.seconds:
             raise PermanentError(f"{spec.label} cannot make this size or length.", code="size")
         resolution, ratio = frame.split()
@@ -259,24 +219,21 @@ class VeoProvider(Provider):
 
     def submit(self, request: JobRequest) -> str:
         model, source, config = self._request(request)
-        self.markers.write(request.key, {"model": model, "sent_at": time.time()})
-        self.markers.prune()
-        try:
+
+        def send() -> str:
             operation = self.client().models.generate_videos(
                 model=model, source=source, config=config
             )
-        except genai_errors.APIError as exc:
-            if 400 <= int(exc.code or 500) < 500:
-                self.markers.forget(request.key)
-            raise translate(exc) from exc
-        except (httpx.HTTPError, httpx2.HTTPError) as exc:
-            if never_sent(exc) or isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout):
-                self.markers.forget(request.key)
-            raise translate_http(exc) from exc
-        if not operation.name:
-            raise PermanentError("Vertex answered the create without an operation.")
-        self.markers.write(request.key, {"model": model, "job_id": operation.name})
-        return operation.name
+            return operation.name or ""
+
+        return self.send_create(
+            request.key,
+            {"model": model},
+            send,
+            errors=(genai_errors.APIError, httpx.HTTPError, httpx2.HTTPError),
+            refused=_refused,
+            translate=_translate_any,
+        )
 
     # --- polling -----------------------------------------------------------------------
 
@@ -351,14 +308,18 @@ class VeoProvider(Provider):
         """Vertex's video operations have no cancel; a job past its deadline is left."""
 
 
-def _studio_frame(width: int, height: int) -> str:
-    from media.frames import ASPECT_RATIOS, RESOLUTIONS, frame_size
+def _refused(exc: Exception) -> bool:
+    """Whether Vertex certainly made nothing: a 4xx answer, or no connection at all."""
+    if isinstance(exc, genai_errors.APIError):
+        return 400 <= int(exc.code or 500) < 500
+    return never_sent(exc) or isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout)
 
-    for resolution in RESOLUTIONS:
-        for ratio in ASPECT_RATIOS:
-            if frame_size(resolution, ratio) == (width, height):
-                return f"{resolution} {ratio}"
-    return ""
+
+def _translate_any(exc: Exception) -> ProviderError:
+    if isinstance(exc, genai_errors.APIError):
+        return translate(exc)
+    assert isinstance(exc, httpx.HTTPError | httpx2.HTTPError)
+    return translate_http(exc)
 
 
 def translate(exc: genai_errors.APIError) -> ProviderError:

@@ -1,7 +1,9 @@
 """Every hosted provider with real Celery workers: a worker SIGKILLed while its create is
 at the provider, then a new worker and the reaper. One job exists on the server, and the
 generation ends right: found again where the provider can list its jobs (Luma, Replicate),
-failed with a clear message where it cannot (Runway, fal, Veo), never sent twice."""
+failed with a clear message where it cannot (Runway, fal, Veo), never sent twice. The new
+worker has its own scratch folder (another machine): the marker of the create lives in the
+database, not on a disk the workers share."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from generations import services
 from generations.models import GenerationEvent
 from generations.spec import GenerationSpec
 from generations.states import State
+from providers.hosted.models import SentCreate
+from tests import conftest
 from tests.conftest import wait_final, wait_for
 from tests.providers.loopback import LoopbackServer
 
@@ -106,7 +110,7 @@ def hosted(
 
 
 def test_a_worker_killed_during_the_create_never_makes_a_second_job(
-    start_worker, hosted, user, tmp_path
+    start_worker, hosted, user, tmp_path, monkeypatch
 ):
     slug, server, reconciles, fields = hosted
     server.stall_create.set()  # the server makes the job, then holds the answer
@@ -117,9 +121,18 @@ def test_a_worker_killed_during_the_create_never_makes_a_second_job(
     )
     wait_for(server.create_arrived.is_set, 60, "the create to reach the server")
     first.kill()
+    marker = SentCreate.objects.get(provider=slug)
+    assert (marker.key, marker.job_id) == (str(generation.submit_key), "")
     server.stall_create.clear()
     server.release_create.set()
-    start_worker()
+    shared_env = conftest.worker_env
+    elsewhere = tmp_path / "another-machine"
+    monkeypatch.setattr(
+        conftest, "worker_env", lambda var: {**shared_env(var), "STUDIO_WORK_DIR": str(elsewhere)}
+    )
+    second = start_worker()
+    environ = Path(f"/proc/{second.proc.pid}/environ").read_bytes().split(b"\0")
+    assert f"STUDIO_WORK_DIR={elsewhere}".encode() in environ
 
     wait_final(generation, timeout=120)
 
