@@ -62,6 +62,15 @@ class GenerateForm(forms.Form):
     provider = forms.ChoiceField()
     seed = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
     reference = forms.ModelChoiceField(queryset=Asset.objects.none(), required=False)
+    reference_as = forms.ChoiceField(
+        choices=Generation.ReferenceAs.choices,
+        initial=Generation.ReferenceAs.FRAME,
+        required=False,
+        label="Use the reference as",
+    )
+    last_frame = forms.ModelChoiceField(
+        queryset=Asset.objects.none(), required=False, label="Last frame"
+    )
     parent = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
@@ -111,6 +120,9 @@ class GenerateForm(forms.Form):
         reference = self.fields["reference"]
         assert isinstance(reference, forms.ModelChoiceField)
         reference.queryset = Asset.objects.filter(owner=user)
+        last_frame = self.fields["last_frame"]
+        assert isinstance(last_frame, forms.ModelChoiceField)
+        last_frame.queryset = Asset.objects.filter(owner=user, kind=Asset.Kind.IMAGE)
         self.providers = providers
         # Each model's price, for the composer's estimate before Generate (pricing.js).
         self.prices: dict[str, dict[str, str]] = {}
@@ -157,6 +169,8 @@ class GenerateForm(forms.Form):
             parent=parent,
             prompt_in_credentials=data["prompt_in_credentials"],
             audio=data.get("audio") or False,
+            last_frame=data.get("last_frame"),
+            reference_as=data.get("reference_as") or Generation.ReferenceAs.FRAME,
         )
 
 

@@ -95,13 +95,15 @@ class OutputGone(Exception):
         self.status = status
 
 
-def stream_url(url: str, target: Path, *, provider_name: str) -> None:
+def stream_url(
+    url: str, target: Path, *, provider_name: str, headers: Mapping[str, str] | None = None
+) -> None:
     """Stream one output URL to ``target`` (never whole in memory). Raises OutputGone for
     403/404/410 and ProviderError for other failures."""
     try:
-        with (
-            httpx.stream("GET", url, timeout=timeout_seconds(), follow_redirects=True) as response,
-        ):
+        with httpx.stream(
+            "GET", url, headers=headers, timeout=timeout_seconds(), follow_redirects=True
+        ) as response:
             if response.status_code in (403, 404, 410):
                 raise OutputGone(response.status_code)
             if response.status_code >= 400:

@@ -17,6 +17,7 @@ class VeoAccountForm(account_form(VeoAccount)):  # type: ignore[misc]
             "project",
             "location",
             "credentials_file",
+            "output_gcs_uri",
             "retry_attempts",
             "base_url",
             "model_ids",
