@@ -193,9 +193,7 @@ def test_a_model_without_last_frames_refuses_one_with_a_form_error(account, serv
     assert server.creates() == 0
 
 
-def test_a_subject_reference_is_an_asset_reference_image_not_the_first_frame(
-    account, server, user
-):
+def test_a_subject_reference_is_an_asset_reference_image_not_the_first_frame(account, server, user):
     generation = run(_create(user, reference=image_asset(user), reference_as="subject"))
 
     assert generation.state == State.SUCCEEDED, generation.error_message
@@ -241,9 +239,7 @@ def test_videos_written_to_a_bucket_are_read_back_from_their_gs_uris(account, se
             assert container.streams.audio  # the sound track came through the bucket
 
 
-def test_a_bucket_object_the_account_cannot_read_fails_with_a_plain_message(
-    account, server, user
-):
+def test_a_bucket_object_the_account_cannot_read_fails_with_a_plain_message(account, server, user):
     account.output_gcs_uri = "gs://studio-out/veo/"
     account.save()
     server.fail("object", 403, {"error": {"code": 403, "message": "Forbidden"}})
