@@ -7,7 +7,7 @@ database, not on a disk the workers share."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,93 +20,22 @@ from generations.states import State
 from providers.hosted.models import SentCreate
 from tests import conftest
 from tests.conftest import wait_final, wait_for
+from tests.providers.accounts import hosted_account
 from tests.providers.loopback import LoopbackServer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
-def _runway(tmp: Path) -> tuple[LoopbackServer, Callable[[Any], Any], dict[str, Any]]:
-    from providers.runway.models import RunwayAccount
-    from tests.providers.runway.server import API_KEY, RunwayServer
-
-    server = RunwayServer()
-    return (
-        server,
-        lambda s: RunwayAccount.objects.create(api_key=API_KEY, base_url=s.base_url),
-        {"model": "gen4.5", "seconds": 5},
-    )
+# provider slug -> whether the job is found again after the crash
+RECONCILES = {"fal": False, "luma": True, "replicate": True, "runway": False, "veo": False}
 
 
-def _luma(tmp: Path) -> tuple[LoopbackServer, Callable[[Any], Any], dict[str, Any]]:
-    from providers.luma.models import LumaAccount
-    from tests.providers.luma.server import API_KEY, LumaServer
-
-    server = LumaServer()
-    return (
-        server,
-        lambda s: LumaAccount.objects.create(api_key=API_KEY, base_url=s.base_url),
-        {"model": "ray-2", "seconds": 5},
-    )
-
-
-def _fal(tmp: Path) -> tuple[LoopbackServer, Callable[[Any], Any], dict[str, Any]]:
-    from providers.fal.models import FalAccount
-    from tests.providers.fal.server import API_KEY, FalServer
-
-    server = FalServer()
-    return (
-        server,
-        lambda s: FalAccount.objects.create(api_key=API_KEY, base_url=s.base_url),
-        {"model": "kling-2.1", "seconds": 5},
-    )
-
-
-def _replicate(tmp: Path) -> tuple[LoopbackServer, Callable[[Any], Any], dict[str, Any]]:
-    from providers.replicate.models import ReplicateAccount
-    from tests.providers.replicate.server import API_TOKEN, ReplicateServer
-
-    server = ReplicateServer()
-    return (
-        server,
-        lambda s: ReplicateAccount.objects.create(api_key=API_TOKEN, base_url=s.base_url),
-        {"model": "wan-video/wan-2.2-t2v-fast", "seconds": 5},
-    )
-
-
-def _veo(tmp: Path) -> tuple[LoopbackServer, Callable[[Any], Any], dict[str, Any]]:
-    from providers.veo.models import VeoAccount
-    from tests.providers.veo.server import VeoServer, service_account_file
-
-    server = VeoServer()
-
-    def account(s: Any) -> Any:
-        key = service_account_file(tmp, s.token_uri)
-        return VeoAccount.objects.create(
-            project="studio-test", credentials_file=str(key), base_url=s.base_url
-        )
-
-    return server, account, {"model": "veo-3.1-generate-001", "seconds": 8}
-
-
-# provider slug -> (setup, whether the job is found again after the crash)
-PROVIDERS = {
-    "runway": (_runway, False),
-    "luma": (_luma, True),
-    "fal": (_fal, False),
-    "replicate": (_replicate, True),
-    "veo": (_veo, False),
-}
-
-
-@pytest.fixture(params=sorted(PROVIDERS))
+@pytest.fixture(params=sorted(RECONCILES))
 def hosted(
     request: Any, tmp_path: Path
 ) -> Iterator[tuple[str, LoopbackServer, bool, dict[str, Any]]]:
-    setup, reconciles = PROVIDERS[request.param]
-    server, make_account, fields = setup(tmp_path)
-    with server:
-        make_account(server)
-        yield request.param, server, reconciles, fields
+    with hosted_account(request.param, tmp_path) as (server, fields):
+        yield request.param, server, RECONCILES[request.param], fields
 
 
 def test_a_worker_killed_during_the_create_never_makes_a_second_job(
