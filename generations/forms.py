@@ -72,6 +72,8 @@ class GenerateForm(forms.Form):
         queryset=Asset.objects.none(), required=False, label="Last frame"
     )
     parent = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    # Compare: the same prompt on these models at once (the Compare button).
+    compare = forms.MultipleChoiceField(required=False, label="Compare on")
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -115,6 +117,9 @@ class GenerateForm(forms.Form):
         provider_field = self.fields["provider"]
         assert isinstance(provider_field, forms.ChoiceField)
         provider_field.choices = [(value, label) for value, label, *_ in self.model_options]
+        compare = self.fields["compare"]
+        assert isinstance(compare, forms.MultipleChoiceField)
+        compare.choices = provider_field.choices
         first_allowed = [value for value, _, _, allowed in self.model_options if allowed]
         provider_field.initial = first_allowed[0] if first_allowed else ""
         reference = self.fields["reference"]

@@ -95,6 +95,8 @@ class Generation(models.Model):
         Asset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    # Made with others from one prompt on several models at once (Compare): their group.
+    compare_group = models.UUIDField(null=True, blank=True, db_index=True)
     # How the reference is used: the first frame, or a subject the video keeps.
     reference_as = models.CharField(
         max_length=8, choices=ReferenceAs.choices, default=ReferenceAs.FRAME
@@ -233,6 +235,11 @@ class Video(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("video_detail", args=[self.id])
+
+    @property
+    def has_sound(self) -> bool:
+        """Whether the file has a sound track (as probed when it was finished)."""
+        return bool((self.probe or {}).get("has_audio"))
 
 
 class Lineage(models.Model):

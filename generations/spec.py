@@ -12,6 +12,7 @@ form error naming the rule's public reason.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,7 @@ class GenerationSpec:
     audio: bool = False  # ask the model for a sound track
     last_frame: Asset | None = None  # an image the video ends on
     reference_as: str = Generation.ReferenceAs.FRAME  # the reference as first frame or subject
+    compare_group: uuid.UUID | None = None  # made with others on several models (Compare)
 
     def replace(self, **changes: Any) -> GenerationSpec:
         return dataclasses.replace(self, **changes)

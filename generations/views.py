@@ -81,6 +81,12 @@ def generate(request: AuthedRequest) -> HttpResponse:
         if data["parent"]:
             parent = selectors.generation_get_for_user(request.user, data["parent"])
         try:
+            if request.POST.get("action") == "compare":
+                jobs = services.generation_compare(
+                    owner=request.user, spec=form.spec(parent=parent), models=data["compare"]
+                )
+                url = reverse("generation_compare", args=[jobs[0].compare_group])
+                return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
             new_job = services.generation_create(owner=request.user, spec=form.spec(parent=parent))
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
@@ -97,6 +103,14 @@ def generate(request: AuthedRequest) -> HttpResponse:
     if request.htmx:
         return render(request, "generations/dashboard.html#create-panel", context)
     return render(request, "generations/dashboard.html", context)
+
+
+@login_required
+@require_GET
+def generation_compare(request: AuthedRequest, group: UUID) -> HttpResponse:
+    """One Compare: the generations made from one prompt on several models, side by side."""
+    jobs = selectors.generation_group_for_user(request.user, group)
+    return render(request, "generations/compare.html", {"jobs": jobs, "first": jobs[0]})
 
 
 @login_required
