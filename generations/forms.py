@@ -62,9 +62,20 @@ class GenerateForm(forms.Form):
     provider = forms.ChoiceField()
     seed = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
     reference = forms.ModelChoiceField(queryset=Asset.objects.none(), required=False)
+    reference_as = forms.ChoiceField(
+        choices=Generation.ReferenceAs.choices,
+        initial=Generation.ReferenceAs.FRAME,
+        required=False,
+        label="Use the reference as",
+    )
+    last_frame = forms.ModelChoiceField(
+        queryset=Asset.objects.none(), required=False, label="Last frame"
+    )
     parent = forms.UUIDField(required=False, widget=forms.HiddenInput)
     # An upload (an imported file) this generation is made from, instead of a generation.
     parent_asset = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    # Compare: the same prompt on these models at once (the Compare button).
+    compare = forms.MultipleChoiceField(required=False, label="Compare on")
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -108,11 +119,17 @@ class GenerateForm(forms.Form):
         provider_field = self.fields["provider"]
         assert isinstance(provider_field, forms.ChoiceField)
         provider_field.choices = [(value, label) for value, label, *_ in self.model_options]
+        compare = self.fields["compare"]
+        assert isinstance(compare, forms.MultipleChoiceField)
+        compare.choices = provider_field.choices
         first_allowed = [value for value, _, _, allowed in self.model_options if allowed]
         provider_field.initial = first_allowed[0] if first_allowed else ""
         reference = self.fields["reference"]
         assert isinstance(reference, forms.ModelChoiceField)
         reference.queryset = Asset.objects.filter(owner=user)
+        last_frame = self.fields["last_frame"]
+        assert isinstance(last_frame, forms.ModelChoiceField)
+        last_frame.queryset = Asset.objects.filter(owner=user, kind=Asset.Kind.IMAGE)
         self.providers = providers
         # Each model's price, for the composer's estimate before Generate (pricing.js).
         self.prices: dict[str, dict[str, str]] = {}
@@ -163,6 +180,8 @@ class GenerateForm(forms.Form):
             parent_asset=parent_asset,
             prompt_in_credentials=data["prompt_in_credentials"],
             audio=data.get("audio") or False,
+            last_frame=data.get("last_frame"),
+            reference_as=data.get("reference_as") or Generation.ReferenceAs.FRAME,
         )
 
 

@@ -62,6 +62,10 @@ class Generation(models.Model):
         REMIX = "remix", "Remix"
         EXTEND = "extend", "Extend"
 
+    class ReferenceAs(models.TextChoices):
+        FRAME = "frame", "First frame"
+        SUBJECT = "subject", "Subject to keep"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     parent = models.ForeignKey(
@@ -92,6 +96,17 @@ class Generation(models.Model):
     prompt_in_credentials = models.BooleanField(default=False)
     # Asked for a sound track (only models whose capabilities say ``audio`` make one).
     audio = models.BooleanField(default=False)
+    # An image the video ends on, where the model takes one (Veo 3.1).
+    last_frame = models.ForeignKey(
+        Asset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    # Made with others from one prompt on several models at once (Compare): their group.
+    compare_group = models.UUIDField(null=True, blank=True, db_index=True)
+    # How the reference is used: the first frame, or a subject the video keeps.
+    reference_as = models.CharField(
+        max_length=8, choices=ReferenceAs.choices, default=ReferenceAs.FRAME
+    )
 
     state = models.CharField(max_length=16, choices=State.choices, default=State.DRAFT)
     progress = models.PositiveSmallIntegerField(default=0)
@@ -243,6 +258,11 @@ class Video(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("video_detail", args=[self.id])
+
+    @property
+    def has_sound(self) -> bool:
+        """Whether the file has a sound track (as probed when it was finished)."""
+        return bool((self.probe or {}).get("has_audio"))
 
 
 class Lineage(models.Model):

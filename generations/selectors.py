@@ -20,6 +20,18 @@ from generations.models import Asset, Generation, Video
 from generations.states import FINAL_STATES, State
 
 
+def generation_group_for_user(user: User, group: uuid.UUID) -> list[Generation]:
+    """The user's generations of one Compare, in the order they were made (404: none)."""
+    jobs = list(
+        Generation.objects.filter(owner=user, compare_group=group)
+        .prefetch_related("videos")
+        .order_by("created_at", "pk")
+    )
+    if not jobs:
+        raise Http404("No such comparison.")
+    return jobs
+
+
 def generation_get_for_user(user: User, generation_id: object) -> Generation:
     try:
         pk = uuid.UUID(str(generation_id))

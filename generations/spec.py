@@ -12,6 +12,7 @@ form error naming the rule's public reason.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from generations.models import Asset, Generation, Video
 from media.frames import ASPECT_RATIOS, RESOLUTIONS
 from policy.checks import PolicyRefused, image_check, prompt_check
 from policy.models import Refusal
+from providers.base import Capabilities
 from providers.registry import UnknownProvider, get_provider
 
 MAX_SECONDS = 20
@@ -51,6 +53,9 @@ class GenerationSpec:
     parent_asset: Asset | None = None  # the upload or imported file an edit starts from
     prompt_in_credentials: bool = False
     audio: bool = False  # ask the model for a sound track
+    last_frame: Asset | None = None  # an image the video ends on
+    reference_as: str = Generation.ReferenceAs.FRAME  # the reference as first frame or subject
+    compare_group: uuid.UUID | None = None  # made with others on several models (Compare)
 
     def replace(self, **changes: Any) -> GenerationSpec:
         return dataclasses.replace(self, **changes)
@@ -74,6 +79,8 @@ class GenerationSpec:
             source_video=generation.source_video,
             prompt_in_credentials=generation.prompt_in_credentials,
             audio=generation.audio,
+            last_frame=generation.last_frame,
+            reference_as=generation.reference_as,
         )
 
     @classmethod
@@ -136,6 +143,7 @@ def spec_validate(spec: GenerationSpec, *, owner_id: int, plan: Plan) -> Generat
             errors["reference"] = f"{adapter.name} does not take a reference clip."
     if spec.parent_asset is not None and spec.parent_asset.owner_id != owner_id:
         errors["reference"] = "That upload does not exist."
+    errors.update(_frame_errors(spec, adapter.name, caps, owner_id=owner_id))
     if spec.operation != Generation.Operation.CREATE:
         able = {"remix": caps.remix, "extend": caps.extend}
         source = spec.source_video
@@ -168,6 +176,29 @@ def spec_validate(spec: GenerationSpec, *, owner_id: int, plan: Plan) -> Generat
     if errors:
         raise ValidationError(errors)
     return spec.replace(prompt=prompt, provider=provider_slug, model=model)
+
+
+def _frame_errors(
+    spec: GenerationSpec, name: str, caps: Capabilities, *, owner_id: int
+) -> dict[str, str]:
+    """Errors for a last frame or a subject reference the model cannot take."""
+    errors: dict[str, str] = {}
+    last = spec.last_frame
+    if last is not None:
+        if last.owner_id != owner_id:
+            errors["last_frame"] = "That image does not exist."
+        elif last.kind != Asset.Kind.IMAGE:
+            errors["last_frame"] = "The last frame must be an image."
+        elif not caps.last_frame:
+            errors["last_frame"] = f"{name} cannot end on a chosen frame with this model."
+    if spec.reference_as not in Generation.ReferenceAs.values:
+        errors["reference_as"] = "Choose how the reference is used."
+    elif spec.reference_as == Generation.ReferenceAs.SUBJECT:
+        if not caps.reference_images:
+            errors["reference_as"] = f"{name} takes no subject reference with this model."
+        elif spec.reference is None or spec.reference.kind != Asset.Kind.IMAGE:
+            errors["reference_as"] = "A subject reference must be an image."
+    return errors
 
 
 def _policy_errors(prompt: str, reference: Asset | None, *, owner_id: int) -> dict[str, str]:

@@ -10,6 +10,7 @@ from generations import views
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("generate/", views.generate, name="generate"),
+    path("compare/<uuid:group>/", views.generation_compare, name="generation_compare"),
     path("generations/<uuid:generation_id>/", views.generation_detail, name="generation_detail"),
     path("generations/<uuid:generation_id>/card/", views.generation_card, name="generation_card"),
     path(

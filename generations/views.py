@@ -107,6 +107,14 @@ def generate(request: AuthedRequest) -> HttpResponse:
         if data["parent_asset"]:
             parent_asset = selectors.asset_get_for_user(request.user, data["parent_asset"])
         try:
+            if request.POST.get("action") == "compare":
+                jobs = services.generation_compare(
+                    owner=request.user,
+                    spec=form.spec(parent=parent, parent_asset=parent_asset),
+                    models=data["compare"],
+                )
+                url = reverse("generation_compare", args=[jobs[0].compare_group])
+                return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
             new_job = services.generation_create(
                 owner=request.user, spec=form.spec(parent=parent, parent_asset=parent_asset)
             )
@@ -125,6 +133,14 @@ def generate(request: AuthedRequest) -> HttpResponse:
     if request.htmx:
         return render(request, "generations/dashboard.html#create-panel", context)
     return render(request, "generations/dashboard.html", context)
+
+
+@login_required
+@require_GET
+def generation_compare(request: AuthedRequest, group: UUID) -> HttpResponse:
+    """One Compare: the generations made from one prompt on several models, side by side."""
+    jobs = selectors.generation_group_for_user(request.user, group)
+    return render(request, "generations/compare.html", {"jobs": jobs, "first": jobs[0]})
 
 
 @login_required

@@ -57,6 +57,9 @@ class Capabilities:
     last_frame: bool = False
     keyframes: bool = False
     loop: bool = False
+    # The reference image as a subject to keep (a character, an object) rather than as
+    # the first frame.
+    reference_images: bool = False
 
     def refusal(self, *, resolution: str, aspect_ratio: str, seconds: int) -> dict[str, str]:
         """Form errors for a setting inside the ranges above that the provider still cannot
@@ -91,6 +94,11 @@ class JobRequest:
     # Ask for a sound track (only where the model's capabilities say ``audio``).
     audio: bool = False
     loop: bool = False
+    # An image the video ends on (only where the capabilities say ``last_frame``).
+    last_frame_path: Path | None = None
+    # How the reference is used: "frame" (the first frame) or "subject" (a subject the
+    # video keeps; only where the capabilities say ``reference_images``).
+    reference_as: str = "frame"
 
 
 @dataclass(frozen=True)

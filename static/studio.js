@@ -134,3 +134,13 @@
   document.addEventListener("DOMContentLoaded", update);
   document.addEventListener("htmx:afterSettle", update);
 })();
+
+// The mute toggle: sound off or on for every video the button's data-target selects.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest(".mute-toggle");
+  if (!button) return;
+  const muted = button.getAttribute("aria-pressed") !== "true";
+  for (const video of document.querySelectorAll(button.dataset.target)) video.muted = muted;
+  button.setAttribute("aria-pressed", String(muted));
+  button.textContent = muted ? "Unmute" : "Mute";
+});

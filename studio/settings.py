@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "api",
     "providers.offline",
     "providers.openai_compat",
+    "providers.hosted",
     "providers.runway",
     "providers.luma",
     "providers.fal",
@@ -444,6 +445,10 @@ STUDIO_VEO_BASE_URL = env_str("STUDIO_VEO_BASE_URL")
 STUDIO_VEO_MODELS = env_str("STUDIO_VEO_MODELS")
 # Attempts per poll with the SDK's backoff (0: none); creates are never retried.
 STUDIO_VEO_RETRY_ATTEMPTS = env_int("STUDIO_VEO_RETRY_ATTEMPTS", 0)
+# A gs:// folder Veo writes its videos to (empty: they come back inline), and the Cloud
+# Storage JSON API Studio reads them from with the same service account.
+STUDIO_VEO_OUTPUT_GCS_URI = env_str("STUDIO_VEO_OUTPUT_GCS_URI")
+STUDIO_VEO_STORAGE_URL = env_str("STUDIO_VEO_STORAGE_URL", "https://storage.googleapis.com")
 
 STUDIO_CACHE_SHARED = STUDIO_CACHE_URL.startswith(("redis://", "rediss://", "unix://"))
 SESSION_ENGINE = (

@@ -13,6 +13,7 @@ from generations.services.admission import generation_admit_waiting
 from generations.services.assets import asset_create, asset_delete, video_delete
 from generations.services.creation import (
     generation_cancel,
+    generation_compare,
     generation_create,
     generation_delete,
     generation_retry,
@@ -37,6 +38,7 @@ __all__ = [
     "asset_delete",
     "generation_admit_waiting",
     "generation_cancel",
+    "generation_compare",
     "generation_create",
     "generation_delete",
     "generation_download",

@@ -4,6 +4,8 @@ the owner's plan has a free slot), a job is canceled, an ended one runs again.""
 from __future__ import annotations
 
 import random
+import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 
@@ -125,3 +127,30 @@ def generation_delete(*, generation: Generation) -> None:
     for video in list(generation.videos.all()):
         video_delete(video=video)
     generation.delete()
+
+
+MAX_COMPARE = 4
+
+
+def generation_compare(
+    *, owner: User, spec: GenerationSpec, models: Sequence[str]
+) -> list[Generation]:
+    """One prompt on two to MAX_COMPARE models at once (``models``: "provider:model"
+    values): each its own generation, made as ``generation_create`` makes one, all sharing
+    one ``compare_group``. All or nothing: when one model refuses (its capabilities, the
+    plan, the spend cap, the policy) ValidationError names it and no generation is saved."""
+    chosen = list(dict.fromkeys(models))
+    if not 2 <= len(chosen) <= MAX_COMPARE:
+        raise ValidationError({"compare": f"Choose 2 to {MAX_COMPARE} models to compare."})
+    group = uuid.uuid4()
+    made: list[Generation] = []
+    with transaction.atomic():
+        for value in chosen:
+            provider, _, model = value.partition(":")
+            one = spec.replace(provider=provider, model=model, compare_group=group)
+            try:
+                made.append(generation_create(owner=owner, spec=one))
+            except ValidationError as exc:
+                reasons = " ".join(m for messages in exc.message_dict.values() for m in messages)
+                raise ValidationError({"compare": f"{value}: {reasons}"}) from exc
+    return made

@@ -28,7 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import metrics, storage
-from generations.models import Generation, Video
+from generations.models import Asset, Generation, Video
 from generations.services.admission import generation_admit_waiting
 from generations.services.steps import (
     DOWNLOAD_TASK,
@@ -105,11 +105,11 @@ def _fail_on_error(generation: Generation, exc: ProviderError, *, step: str) -> 
 
 
 @contextmanager
-def _local_reference(generation: Generation) -> Iterator[Path | None]:
-    if generation.reference is None:
+def _local_reference(asset: Asset | None) -> Iterator[Path | None]:
+    if asset is None:
         yield None
         return
-    with storage.local_copy(generation.reference.file) as path:
+    with storage.local_copy(asset.file) as path:
         yield path
 
 
@@ -130,7 +130,7 @@ def generation_submit(generation_id: UUID | str) -> None:
     ``submitting`` without a job id (a worker died mid-call) is first looked up at the
     provider by its idempotency key, so a crash never sends a second, billed job.
     """
-    generation = Generation.objects.select_related("reference").get(pk=generation_id)
+    generation = Generation.objects.select_related("reference", "last_frame").get(pk=generation_id)
     if generation.admitted_at is None:
         return  # still waiting for a concurrent-job slot; admission sends it again
     if generation.state == State.QUEUED:
@@ -167,7 +167,10 @@ def generation_submit(generation_id: UUID | str) -> None:
             job_id = provider.find_job(key, taken=_jobs_taken(provider.slug))
             if job_id is None:
                 width, height = generation.size
-                with _local_reference(generation) as reference_path:
+                with (
+                    _local_reference(generation.reference) as reference_path,
+                    _local_reference(generation.last_frame) as last_frame_path,
+                ):
                     job_id = provider.submit(
                         JobRequest(
                             key=key,
@@ -186,6 +189,8 @@ def generation_submit(generation_id: UUID | str) -> None:
                             operation=generation.operation,
                             source_job_id=_source_job_id(generation),
                             audio=generation.audio,
+                            last_frame_path=last_frame_path,
+                            reference_as=generation.reference_as,
                         )
                     )
                 generation_log(generation.pk, "submitted", job_id=job_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from providers.fal.models import FalAccount
-from providers.hosted_admin import HostedAccountAdmin, account_form
+from providers.hosted.admin import HostedAccountAdmin, account_form
 
 
 @admin.register(FalAccount)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from providers.hosted import HostedAccount
+from providers.hosted.models import HostedAccount
 
 
 class FalAccount(HostedAccount):

@@ -9,7 +9,7 @@ The protocol's traps (``shared/specs/providers.md`` §6), and what this adapter 
   transport makes each call once (``_OnceTransport``) and raises what the client's retry
   loop does not catch; the pipeline retries instead, without sleeping in a worker. The
   queue lists no requests, so a create whose answer was lost (a marker without an id, see
-  ``providers.hosted``) fails with a clear message rather than being sent again.
+  ``providers.hosted.markers``) fails with a clear message rather than being sent again.
 * ``IN_QUEUE`` carries ``queue_position``, shown while waiting. ``COMPLETED`` may carry an
   ``error``: that is a failure (a content-policy one ends ``rejected``). Polls follow the
   pipeline's backoff, never the client's 0.1 s.
@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -39,31 +37,18 @@ from django.conf import settings
 from fal_client.auth import FAL_QUEUE_RUN_HOST
 
 from providers.base import (
-    Capabilities,
     JobRequest,
-    JobsTaken,
     JobState,
     JobStatus,
     PermanentError,
     Price,
-    Provider,
     ProviderError,
     TransientError,
-    nothing_taken,
 )
 from providers.fal.models import FalAccount
-from providers.hosted import (
-    HostedConfig,
-    Markers,
-    OutputGone,
-    load_config,
-    status_error,
-    stream_url,
-    timeout_seconds,
-    unknown_outcome,
-)
-
-log = logging.getLogger(__name__)
+from providers.hosted.config import timeout_seconds
+from providers.hosted.http import header_seconds, status_error
+from providers.hosted.provider import HostedModel, HostedProvider, studio_frame
 
 NAME = "fal"
 QUEUE_HOSTS = frozenset({FAL_QUEUE_RUN_HOST, "queue.falrun.com"})
@@ -71,14 +56,10 @@ BUSY_STATUSES = frozenset({408, 409, 429})
 POLICY_WORDS = ("content_policy", "nsfw", "safety", "moderation")
 
 
-@dataclass(frozen=True)
-class FalModel:
+@dataclass(frozen=True, kw_only=True)
+class FalModel(HostedModel):
     endpoint: str
-    label: str
-    frames: tuple[str, ...]
-    seconds: tuple[int, ...]
     inputs: Callable[[JobRequest, str], dict[str, Any]]
-    audio: bool = False
 
 
 def _ratio(frame: str) -> str:
@@ -115,22 +96,26 @@ def _ltx(request: JobRequest, frame: str) -> dict[str, Any]:
 
 MODELS: dict[str, FalModel] = {
     "kling-2.1": FalModel(
-        "fal-ai/kling-video/v2.1/standard/text-to-video",
-        "Kling 2.1 (on fal)",
-        ("720p 16:9", "720p 9:16", "720p 1:1"),
-        (5, 10),
-        _kling,
+        endpoint="fal-ai/kling-video/v2.1/standard/text-to-video",
+        label="Kling 2.1 (on fal)",
+        frames=("720p 16:9", "720p 9:16", "720p 1:1"),
+        seconds=(5, 10),
+        inputs=_kling,
     ),
     "veo3": FalModel(
-        "fal-ai/veo3",
-        "Veo 3 (on fal)",
-        ("720p 16:9", "720p 9:16", "1080p 16:9", "1080p 9:16"),
-        (8,),
-        _veo3,
+        endpoint="fal-ai/veo3",
+        label="Veo 3 (on fal)",
+        frames=("720p 16:9", "720p 9:16", "1080p 16:9", "1080p 9:16"),
+        seconds=(8,),
+        inputs=_veo3,
         audio=True,
     ),
     "ltx-video": FalModel(
-        "fal-ai/ltx-video", "LTX Video (on fal)", ("480p 16:9", "480p 9:16"), (5,), _ltx
+        endpoint="fal-ai/ltx-video",
+        label="LTX Video (on fal)",
+        frames=("480p 16:9", "480p 9:16"),
+        seconds=(5,),
+        inputs=_ltx,
     ),
 }
 
@@ -208,64 +193,29 @@ class _Client(fal_client.SyncClient):
         )
 
 
-class FalProvider(Provider):
+class FalProvider(HostedProvider):
     """fal's queue for one configured key. Safe to share between threads."""
 
     slug = "fal"
     name = NAME
     description = "Hosted open and commercial video models on fal.ai's queue."
-
-    def __init__(self) -> None:
-        self.markers = Markers("fal")
-        self._clients: dict[tuple[str, str, float], _Client] = {}
-
-    def config(self) -> HostedConfig:
-        return load_config(
-            FalAccount,
-            api_key=settings.STUDIO_FAL_API_KEY,
-            base_url=settings.STUDIO_FAL_QUEUE_URL,
-            models_csv=settings.STUDIO_FAL_MODELS,
-        )
-
-    def model_ids(self) -> tuple[str, ...]:
-        wanted = self.config().models
-        return tuple(m for m in (wanted or tuple(MODELS)) if m in MODELS)
-
-    def is_available(self) -> bool:
-        return bool(self.config().api_key) and bool(self.model_ids())
-
-    def model_label(self, model: str) -> str:
-        return MODELS[model].label if model in MODELS else model
-
-    def published_price(self, model: str) -> Price | None:
-        return PRICES.get(model)
-
-    def capabilities(self, model: str = "") -> Capabilities:
-        models = self.model_ids()
-        spec = MODELS.get(model) or MODELS[models[0] if models else "kling-2.1"]
-        return Capabilities(
-            resolutions=tuple(dict.fromkeys(f.split()[0] for f in spec.frames)),
-            aspect_ratios=tuple(dict.fromkeys(f.split()[1] for f in spec.frames)),
-            min_seconds=min(spec.seconds),
-            max_seconds=max(spec.seconds),
-            max_variations=1,
-            audio=spec.audio,
-            models=models,
-            seconds_choices=spec.seconds,
-            frame_choices=spec.frames,
-        )
+    models = MODELS
+    prices = PRICES
+    account_model = FalAccount
+    env_prefix = "STUDIO_FAL"
+    base_url_name = "QUEUE_URL"
 
     @property
     def client(self) -> _Client:
         config = self.config()
         timeout = timeout_seconds()
-        cache_key = (config.api_key, config.base_url, timeout)
-        client = self._clients.get(cache_key)
-        if client is None:
+
+        def make() -> _Client:
             client = _Client(key=config.api_key or "none", default_timeout=timeout)
             object.__setattr__(client, "origin", config.base_url)
-            self._clients[cache_key] = client
-        return client
+            return client
+
+        return self.cached_client((config.api_key, config.base_url, timeout), make)
 
     def webhook_token(self) -> str:
         secret = self.config().webhook_secret or settings.SECRET_KEY
@@ -275,47 +225,30 @@ class FalProvider(Provider):
         base = settings.STUDIO_PUBLIC_URL.rstrip("/")
         return f"{base}/webhooks/fal/{self.webhook_token()}/{alias}/" if base else None
 
-    # --- exactly-once submission -------------------------------------------------------
-
-    def find_job(self, key: str, *, taken: JobsTaken = nothing_taken) -> str | None:
-        """The request made for this key; fal's queue lists no requests, so a lost answer
-        fails the job with a clear message rather than risk a second, billed request."""
-        marker = self.markers.read(key)
-        if marker is None:
-            return None
-        if marker.get("job_id"):
-            return str(marker["job_id"])
-        raise unknown_outcome(NAME)
+    # --- exactly-once submission (the queue lists no requests: ``reconcile`` fails it) --
 
     def submit(self, request: JobRequest) -> str:
-        alias = request.model or self.model_ids()[0]
-        spec = MODELS.get(alias)
-        if spec is None:
-            raise PermanentError(f"fal has no model {alias!r} in Studio.", code="model")
-        frame = _studio_frame(request.width, request.height)
+        alias, _ = self.model_for(request.model)
+        spec = MODELS[alias]
+        frame = studio_frame(request.width, request.height)
         if frame not in spec.frames or request.seconds not in spec.seconds:
             raise PermanentError(f"{spec.label} cannot make this size or length.", code="size")
         arguments = spec.inputs(request, frame)
-        self.markers.write(request.key, {"model": alias, "sent_at": time.time()})
-        self.markers.prune()
-        try:
+
+        def send() -> str:
             handle = self.client.submit(
                 spec.endpoint, arguments, webhook_url=self.webhook_url(alias)
             )
-        except FalBusy as exc:
-            self.markers.forget(request.key)
-            raise _busy(exc) from exc
-        except FalCallLost as exc:
-            if not exc.sent:
-                self.markers.forget(request.key)
-            raise TransientError(str(exc), code="lost") from exc
-        except fal_client.FalClientHTTPError as exc:
-            if exc.status_code < 500:
-                self.markers.forget(request.key)
-            raise _http_error(exc) from exc
-        job_id = f"{alias}:{handle.request_id}"
-        self.markers.write(request.key, {"model": alias, "job_id": job_id})
-        return job_id
+            return f"{alias}:{handle.request_id}"
+
+        return self.send_create(
+            request.key,
+            {"model": alias},
+            send,
+            errors=(FalBusy, FalCallLost, fal_client.FalClientHTTPError),
+            refused=_refused,
+            translate=translate,
+        )
 
     # --- polling -----------------------------------------------------------------------
 
@@ -328,12 +261,8 @@ class FalProvider(Provider):
     def _call(self, call: Callable[[], Any]) -> Any:
         try:
             return call()
-        except FalBusy as exc:
-            raise _busy(exc) from exc
-        except FalCallLost as exc:
-            raise TransientError(str(exc), code="lost") from exc
-        except fal_client.FalClientHTTPError as exc:
-            raise _http_error(exc) from exc
+        except (FalBusy, FalCallLost, fal_client.FalClientHTTPError) as exc:
+            raise translate(exc) from exc
 
     def poll(self, job_id: str) -> JobStatus:
         spec, request_id = self._split(job_id)
@@ -372,19 +301,15 @@ class FalProvider(Provider):
     def download(self, job_id: str, dest: Path) -> list[Path]:
         """Read the result and stream its video; an expired URL is read once more."""
         spec, request_id = self._split(job_id)
-        target = dest / "video-0.mp4"
-        for attempt in range(2):
+
+        def video_url() -> str:
             result = self._call(lambda: self.client.result(spec.endpoint, request_id))
             url = _video_url(result)
             if not url:
                 raise PermanentError("fal's result has no video to save.", code="no_output")
-            try:
-                stream_url(url, target, provider_name=NAME)
-            except OutputGone as gone:
-                log.info("fal: video of %s answered %s (try %d)", job_id, gone, attempt)
-                continue
-            return [target]
-        raise TransientError("fal's video link had expired; it will be read again.")
+            return url
+
+        return self.fetch_video(job_id, dest, video_url)
 
     def cancel(self, job_id: str) -> None:
         spec, request_id = self._split(job_id)
@@ -407,30 +332,24 @@ def _video_url(result: Any) -> str:
     return ""
 
 
-def _studio_frame(width: int, height: int) -> str:
-    from media.frames import ASPECT_RATIOS, RESOLUTIONS, frame_size
-
-    for resolution in RESOLUTIONS:
-        for ratio in ASPECT_RATIOS:
-            if frame_size(resolution, ratio) == (width, height):
-                return f"{resolution} {ratio}"
-    return ""
-
-
-def _busy(exc: FalBusy) -> TransientError:
-    return TransientError(
-        f"fal is busy (HTTP {exc.response.status_code}).",
-        code=f"http_{exc.response.status_code}",
-        retry_after=_retry_after(exc.response.headers),
-    )
+def _refused(exc: Exception) -> bool:
+    """Whether fal certainly made nothing: busy, never reached, or a 4xx."""
+    if isinstance(exc, FalCallLost):
+        return not exc.sent
+    if isinstance(exc, fal_client.FalClientHTTPError):
+        return exc.status_code < 500
+    return True
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
-    try:
-        return max(0.0, float(headers.get("retry-after", "")))
-    except ValueError:
-        return None
-
-
-def _http_error(exc: fal_client.FalClientHTTPError) -> ProviderError:
+def translate(exc: Exception) -> ProviderError:
+    """Sort a call's failure: busy and lost calls are transient, HTTP errors by status."""
+    if isinstance(exc, FalBusy):
+        return TransientError(
+            f"fal is busy (HTTP {exc.response.status_code}).",
+            code=f"http_{exc.response.status_code}",
+            retry_after=header_seconds(exc.response.headers, "retry-after"),
+        )
+    if isinstance(exc, FalCallLost):
+        return TransientError(str(exc), code="lost")
+    assert isinstance(exc, fal_client.FalClientHTTPError)
     return status_error(NAME, exc.status_code, str(exc.message or ""), exc.response.headers)

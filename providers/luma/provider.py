@@ -4,7 +4,7 @@ Configured in admin (Luma account) or by ``LUMAAI_API_KEY``.
 The protocol's traps (``shared/specs/providers.md`` §4), and what this adapter does:
 
 * The SDK retries POSTs and Luma takes no idempotency key. Every call runs with
-  ``max_retries=0``; a marker is written before the create (``providers.hosted``), and a
+  ``max_retries=0``; a marker is committed before the create (``providers.hosted.markers``), and a
   create whose answer was lost is found again by listing the account's generations (newest
   first, offset pages) for one with the same request, made since the marker, that no other
   generation owns. Only when none is found is the job sent again.
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import time
 from pathlib import Path
 from typing import Any, cast
@@ -38,86 +37,44 @@ from providers.base import (
     ModerationError,
     PermanentError,
     Price,
-    Provider,
     ProviderError,
-    TransientError,
-    nothing_taken,
 )
-from providers.hosted import (
-    REFUSED_STATUSES,
-    HostedConfig,
-    Markers,
-    OutputGone,
-    load_config,
-    never_sent,
-    poll_interval,
-    status_error,
-    stream_url,
-    timeout_seconds,
-)
+from providers.hosted.config import timeout_seconds
+from providers.hosted.http import poll_interval
+from providers.hosted.provider import HostedModel, HostedProvider, sdk_error, sdk_refused
 from providers.luma.models import LumaAccount
 
-log = logging.getLogger(__name__)
-
 NAME = "Luma"
-MODELS = {"ray-2": "Ray 2", "ray-flash-2": "Ray Flash 2"}
 SECONDS = {5: "5s", 9: "9s"}
+FRAMES = tuple(f"{r} {a}" for r in ("720p", "1080p") for a in ("16:9", "9:16", "1:1"))
+MODELS = {
+    "ray-2": HostedModel(label="Ray 2", frames=FRAMES, seconds=tuple(SECONDS)),
+    "ray-flash-2": HostedModel(label="Ray Flash 2", frames=FRAMES, seconds=tuple(SECONDS)),
+}
 # Published prices per second of video (720p): estimates, editable in admin.
 PRICES = {"ray-2": Price("second", "0.16"), "ray-flash-2": Price("second", "0.06")}
-RESOLUTIONS = ("720p", "1080p")
-ASPECT_RATIOS = ("16:9", "9:16", "1:1")
 # Generations listed at most when looking for one whose create answer was lost.
 RECONCILE_MAX = 300
 CLOCK_SKEW_SECONDS = 120.0
 MODERATION_WORDS = ("moderation", "not allowed", "policy")
 
 
-class LumaProvider(Provider):
+class LumaProvider(HostedProvider):
     """Luma's API for one configured account. Safe to share between threads."""
 
     slug = "luma"
     name = NAME
     description = "Luma Dream Machine (Ray 2), with keyframes and loops."
 
-    def __init__(self) -> None:
-        self.markers = Markers("luma")
-        self._clients: dict[tuple[str, str, float], lumaai.LumaAI] = {}
-
-    # --- configuration -----------------------------------------------------------------
-
-    def config(self) -> HostedConfig:
-        return load_config(
-            LumaAccount,
-            api_key=settings.STUDIO_LUMA_API_KEY,
-            base_url=settings.STUDIO_LUMA_BASE_URL,
-            models_csv=settings.STUDIO_LUMA_MODELS,
-        )
-
-    def model_ids(self) -> tuple[str, ...]:
-        wanted = self.config().models
-        return tuple(m for m in (wanted or tuple(MODELS)) if m in MODELS)
-
-    def is_available(self) -> bool:
-        return bool(self.config().api_key) and bool(self.model_ids())
-
-    def model_label(self, model: str) -> str:
-        return MODELS.get(model, model)
-
-    def published_price(self, model: str) -> Price | None:
-        return PRICES.get(model)
+    models = MODELS
+    prices = PRICES
+    account_model = LumaAccount
+    env_prefix = "STUDIO_LUMA"
 
     def capabilities(self, model: str = "") -> Capabilities:
-        return Capabilities(
-            resolutions=RESOLUTIONS,
-            aspect_ratios=ASPECT_RATIOS,
-            min_seconds=min(SECONDS),
-            max_seconds=max(SECONDS),
-            max_variations=1,
-            extend=True,
-            models=self.model_ids(),
-            seconds_choices=tuple(SECONDS),
-            keyframes=True,
-            loop=True,
+        # Every Luma frame is any resolution with any ratio: no frame_choices.
+        return self.with_capabilities(
+            model, frame_choices=(), extend=True, keyframes=True, loop=True
         )
 
     @property
@@ -126,17 +83,15 @@ class LumaProvider(Provider):
         pipeline retries instead. One client per configuration."""
         config = self.config()
         timeout = timeout_seconds()
-        cache_key = (config.api_key, config.base_url, timeout)
-        client = self._clients.get(cache_key)
-        if client is None:
-            client = lumaai.LumaAI(
+        return self.cached_client(
+            (config.api_key, config.base_url, timeout),
+            lambda: lumaai.LumaAI(
                 auth_token=config.api_key or "none",
                 base_url=config.base_url or None,
                 max_retries=0,
                 timeout=timeout,
-            )
-            self._clients[cache_key] = client
-        return client
+            ),
+        )
 
     def callback_token(self) -> str:
         """The secret part of the callback URL: Luma signs nothing, so only a caller who
@@ -150,20 +105,11 @@ class LumaProvider(Provider):
 
     # --- exactly-once submission -------------------------------------------------------
 
-    def find_job(self, key: str, *, taken: JobsTaken = nothing_taken) -> str | None:
-        """The generation made for this key: none if no create was sent, the saved id if
-        it answered, else a listed generation matching the request that no other
-        generation owns. Raises TransientError when Luma cannot be asked."""
-        marker = self.markers.read(key)
-        if marker is None:
-            return None
-        if marker.get("job_id"):
-            return str(marker["job_id"])
-        found = self._match(marker, taken)
-        if found:
-            log.info("luma: found generation %s for key %s after a lost answer", found, key)
-            self.markers.write(key, {**marker, "job_id": found})
-        return found
+    def reconcile(self, marker: dict[str, Any], taken: JobsTaken) -> str | None:
+        """A listed generation matching the lost create's request, made since its marker,
+        that no other generation owns (None: none, send it again). Raises TransientError
+        when Luma cannot be asked."""
+        return self._match(marker, taken)
 
     def _match(self, marker: dict[str, Any], taken: JobsTaken) -> str | None:
         since = float(marker["sent_at"]) - CLOCK_SKEW_SECONDS
@@ -193,9 +139,7 @@ class LumaProvider(Provider):
         return str(free[0].id) if free else None
 
     def _create_kwargs(self, request: JobRequest) -> dict[str, Any]:
-        model = request.model or self.model_ids()[0]
-        if model not in MODELS:
-            raise PermanentError(f"Luma has no model {model!r} in Studio.", code="model")
+        model, _ = self.model_for(request.model)
         duration = SECONDS.get(request.seconds)
         if duration is None:
             raise PermanentError("Luma makes 5 s and 9 s clips.", code="seconds")
@@ -218,27 +162,22 @@ class LumaProvider(Provider):
         return kwargs
 
     def submit(self, request: JobRequest) -> str:
-        """Send one create with no retries; a marker written first lets ``find_job`` find
-        the generation if the answer is lost."""
+        """Send one create with no retries; the marker committed first lets ``find_job``
+        find the generation if the answer is lost."""
         kwargs = self._create_kwargs(request)
         marker = {
             "prompt": request.prompt,
             "model": kwargs["model"],
             "aspect_ratio": kwargs["aspect_ratio"],
-            "sent_at": time.time(),
         }
-        self.markers.write(request.key, marker)
-        self.markers.prune()
-        try:
-            created = cast(Any, self.client.generations.video).create(**kwargs)
-        except lumaai.APIError as exc:
-            if _certainly_refused(exc):
-                self.markers.forget(request.key)
-            raise translate(exc) from exc
-        if not created.id:
-            raise PermanentError("Luma answered the create without an id.", code="no_id")
-        self.markers.write(request.key, {**marker, "job_id": created.id})
-        return str(created.id)
+        return self.send_create(
+            request.key,
+            marker,
+            lambda: str(cast(Any, self.client.generations.video).create(**kwargs).id or ""),
+            errors=(lumaai.APIError,),
+            refused=lambda exc: sdk_refused(lumaai, exc),
+            translate=translate,
+        )
 
     # --- polling -----------------------------------------------------------------------
 
@@ -284,19 +223,15 @@ class LumaProvider(Provider):
     def download(self, job_id: str, dest: Path) -> list[Path]:
         """Stream the generation's video; its URL is read fresh, and once more if the link
         has expired, before the pipeline retries."""
-        target = dest / "video-0.mp4"
-        for attempt in range(2):
+
+        def video_url() -> str:
             generation = self._get(job_id)
             url = generation.assets.video if generation.assets else None
             if generation.state != "completed" or not url:
                 raise PermanentError("Luma's generation has no video to save.", code="no_output")
-            try:
-                stream_url(url, target, provider_name=NAME)
-            except OutputGone as gone:
-                log.info("luma: video of %s answered %s (try %d)", job_id, gone, attempt)
-                continue
-            return [target]
-        raise TransientError("Luma's video link had expired; it will be read again.")
+            return url
+
+        return self.fetch_video(job_id, dest, video_url)
 
     def cancel(self, job_id: str) -> None:
         """Luma has no cancel: deleting the generation stops it."""
@@ -326,23 +261,13 @@ def _aspect_ratio(width: int, height: int) -> str:
     return "16:9" if width > height else "9:16"
 
 
-def _certainly_refused(exc: lumaai.APIError) -> bool:
-    if isinstance(exc, lumaai.APIStatusError):
-        return exc.status_code in REFUSED_STATUSES
-    return never_sent(exc)
+def _moderation(status: int, body: dict[str, Any], message: str) -> ProviderError | None:
+    if status == 400 and any(word in message.lower() for word in MODERATION_WORDS):
+        return ModerationError(f"Luma's content policy refused this prompt: {message}")
+    return None
 
 
 def translate(exc: lumaai.APIError) -> ProviderError:
     """Sort an SDK error: moderation, transient (timeouts, connections, 429, 5xx) or
     permanent (with Luma's message)."""
-    if isinstance(exc, lumaai.APITimeoutError):
-        return TransientError("Luma did not answer in time.", code="timeout")
-    if isinstance(exc, lumaai.APIConnectionError):
-        return TransientError("Luma could not be reached.", code="connection")
-    if not isinstance(exc, lumaai.APIStatusError):
-        return PermanentError(f"Luma sent an unreadable answer: {exc}")
-    body = exc.body if isinstance(exc.body, dict) else {}
-    message = str(body.get("detail") or body.get("message") or "").strip()
-    if exc.status_code == 400 and any(word in message.lower() for word in MODERATION_WORDS):
-        return ModerationError(f"Luma's content policy refused this prompt: {message}")
-    return status_error(NAME, exc.status_code, message, exc.response.headers)
+    return sdk_error(lumaai, exc, NAME, message_keys=("detail", "message"), moderation=_moderation)

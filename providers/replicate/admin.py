@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from providers.hosted_admin import HostedAccountAdmin, account_form
+from providers.hosted.admin import HostedAccountAdmin, account_form
 from providers.replicate.models import ReplicateAccount
 
 

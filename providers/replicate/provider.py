@@ -4,8 +4,8 @@ official ``replicate`` SDK. Configured in admin (Replicate account) or by
 
 The protocol's traps (``shared/specs/providers.md`` §5), and what this adapter does:
 
-* The SDK never retries the create POST; Studio does not either. A marker is written
-  before it (``providers.hosted``); a create whose answer was lost is found again by paging
+* The SDK never retries the create POST; Studio does not either. A marker is committed
+  before it (``providers.hosted.markers``); a create whose answer was lost is found again by paging
   the account's predictions (newest first) for one of the same model with the same input,
   made since the marker, that no other generation owns. Only when none is found is it sent
   again. The SDK's transport would sleep in a worker retrying GETs (up to 10 tries): it is
@@ -23,10 +23,7 @@ The protocol's traps (``shared/specs/providers.md`` §5), and what this adapter 
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,33 +36,20 @@ from replicate.exceptions import ReplicateError
 from replicate.prediction import Prediction
 
 from providers.base import (
-    Capabilities,
     JobRequest,
     JobsTaken,
     JobState,
     JobStatus,
     ModerationError,
     PermanentError,
-    Price,
-    Provider,
     ProviderError,
     TransientError,
-    nothing_taken,
 )
-from providers.hosted import (
-    HostedConfig,
-    Markers,
-    OutputGone,
-    load_config,
-    never_sent,
-    poll_interval,
-    status_error,
-    stream_url,
-    timeout_seconds,
-)
+from providers.hosted.config import timeout_seconds
+from providers.hosted.http import OutputGone, never_sent, poll_interval, status_error, stream_url
+from providers.hosted.provider import HostedProvider, studio_frame
+from providers.replicate.catalog import GENERIC, MODELS, PRICES, ReplicateModel
 from providers.replicate.models import ReplicateAccount
-
-log = logging.getLogger(__name__)
 
 NAME = "Replicate"
 RECONCILE_MAX = 300
@@ -73,84 +57,6 @@ CLOCK_SKEW_SECONDS = 120.0
 POLICY_WORDS = ("nsfw", "safety", "content policy", "flagged")
 # Each account's webhook signing secret, read from Replicate once per process.
 _SECRETS: dict[tuple[str, str], str] = {}
-
-
-@dataclass(frozen=True)
-class ReplicateModel:
-    label: str
-    frames: tuple[str, ...]
-    seconds: tuple[int, ...]
-    inputs: Callable[[JobRequest, str], dict[str, Any]]
-    audio: bool = False
-
-
-def _ratio(frame: str) -> str:
-    return frame.split()[1]
-
-
-def _wan(request: JobRequest, frame: str) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "prompt": request.prompt,
-        "aspect_ratio": _ratio(frame),
-        "resolution": frame.split()[0],
-    }
-    if request.seed is not None:
-        data["seed"] = request.seed
-    return data
-
-
-def _ltx(request: JobRequest, frame: str) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "prompt": request.prompt,
-        "aspect_ratio": _ratio(frame),
-        "duration": request.seconds,
-    }
-    if request.seed is not None:
-        data["seed"] = request.seed
-    return data
-
-
-def _kling(request: JobRequest, frame: str) -> dict[str, Any]:
-    return {"prompt": request.prompt, "aspect_ratio": _ratio(frame), "duration": request.seconds}
-
-
-def _generic(request: JobRequest, frame: str) -> dict[str, Any]:
-    data: dict[str, Any] = {"prompt": request.prompt}
-    if request.seed is not None:
-        data["seed"] = request.seed
-    return data
-
-
-MODELS: dict[str, ReplicateModel] = {
-    "wan-video/wan-2.2-t2v-fast": ReplicateModel(
-        "Wan 2.2 (on Replicate)",
-        ("480p 16:9", "480p 9:16", "720p 16:9", "720p 9:16"),
-        (5,),
-        _wan,
-    ),
-    "lightricks/ltx-2-fast": ReplicateModel(
-        "LTX-2 Fast (on Replicate)",
-        ("1080p 16:9", "1080p 9:16"),
-        (6, 8, 10),
-        _ltx,
-        audio=True,
-    ),
-    "kwaivgi/kling-v2.5-turbo-pro": ReplicateModel(
-        "Kling 2.5 Turbo Pro (on Replicate)",
-        ("720p 16:9", "720p 9:16", "720p 1:1", "1080p 16:9", "1080p 9:16", "1080p 1:1"),
-        (5, 10),
-        _kling,
-    ),
-}
-# Published prices of the known models: estimates, editable in admin.
-PRICES = {
-    "wan-video/wan-2.2-t2v-fast": Price("video", "0.05"),
-    "lightricks/ltx-2-fast": Price("second", "0.04"),
-    "kwaivgi/kling-v2.5-turbo-pro": Price("second", "0.07"),
-}
-
-# What Studio assumes of a model it does not know: whatever it makes is saved.
-GENERIC = ReplicateModel("", ("720p 16:9",), (5,), _generic)
 
 
 class _Client(ReplicateClient):
@@ -180,71 +86,39 @@ class _Client(ReplicateClient):
         return self._plain
 
 
-class ReplicateProvider(Provider):
+class ReplicateProvider(HostedProvider):
     """Replicate for one configured token. Safe to share between threads."""
 
     slug = "replicate"
     name = NAME
     description = "Any video model on Replicate, by owner/name."
+    models = MODELS
+    prices = PRICES
+    account_model = ReplicateAccount
+    env_prefix = "STUDIO_REPLICATE"
 
-    def __init__(self) -> None:
-        self.markers = Markers("replicate")
-        self._clients: dict[tuple[str, str, float], _Client] = {}
-
-    def config(self) -> HostedConfig:
-        return load_config(
-            ReplicateAccount,
-            api_key=settings.STUDIO_REPLICATE_API_KEY,
-            base_url=settings.STUDIO_REPLICATE_BASE_URL,
-            models_csv=settings.STUDIO_REPLICATE_MODELS,
-            webhook_secret=settings.STUDIO_REPLICATE_WEBHOOK_SECRET,
-        )
-
-    def model_ids(self) -> tuple[str, ...]:
-        wanted = self.config().models
-        return tuple(m for m in (wanted or tuple(MODELS)) if "/" in m)
-
-    def is_available(self) -> bool:
-        return bool(self.config().api_key) and bool(self.model_ids())
+    def offers(self, model: str) -> bool:
+        return "/" in model  # any owner/name, not only the known ones
 
     def model_label(self, model: str) -> str:
         return MODELS[model].label if model in MODELS else f"{model} (on Replicate)"
 
-    def published_price(self, model: str) -> Price | None:
-        return PRICES.get(model)
-
-    def _spec(self, model: str) -> ReplicateModel:
-        return MODELS.get(model, GENERIC)
-
-    def capabilities(self, model: str = "") -> Capabilities:
+    def spec(self, model: str = "") -> ReplicateModel:
         models = self.model_ids()
-        spec = self._spec(model or (models[0] if models else ""))
-        return Capabilities(
-            resolutions=tuple(dict.fromkeys(f.split()[0] for f in spec.frames)),
-            aspect_ratios=tuple(dict.fromkeys(f.split()[1] for f in spec.frames)),
-            min_seconds=min(spec.seconds),
-            max_seconds=max(spec.seconds),
-            max_variations=1,
-            audio=spec.audio,
-            models=models,
-            seconds_choices=spec.seconds,
-            frame_choices=spec.frames,
-        )
+        return MODELS.get(model or (models[0] if models else ""), GENERIC)
 
     @property
     def client(self) -> _Client:
         config = self.config()
         timeout = timeout_seconds()
-        cache_key = (config.api_key, config.base_url, timeout)
-        client = self._clients.get(cache_key)
-        if client is None:
-            client = _Client(
+        return self.cached_client(
+            (config.api_key, config.base_url, timeout),
+            lambda: _Client(
                 api_token=config.api_key or "none",
                 base_url=config.base_url or None,
                 timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
-            )
-            self._clients[cache_key] = client
-        return client
+            ),
+        )
 
     def webhook_url(self) -> str:
         base = settings.STUDIO_PUBLIC_URL.rstrip("/")
@@ -265,20 +139,11 @@ class ReplicateProvider(Provider):
 
     # --- exactly-once submission -------------------------------------------------------
 
-    def find_job(self, key: str, *, taken: JobsTaken = nothing_taken) -> str | None:
-        """The prediction made for this key: none if no create was sent, the saved id if it
-        answered, else a listed prediction with the same model and input that no other
-        generation owns. Raises TransientError when Replicate cannot be asked."""
-        marker = self.markers.read(key)
-        if marker is None:
-            return None
-        if marker.get("job_id"):
-            return str(marker["job_id"])
-        found = self._match(marker, taken)
-        if found:
-            log.info("replicate: found prediction %s for key %s after a lost answer", found, key)
-            self.markers.write(key, {**marker, "job_id": found})
-        return found
+    def reconcile(self, marker: dict[str, Any], taken: JobsTaken) -> str | None:
+        """A listed prediction with the lost create's model and input, made since its
+        marker, that no other generation owns (None: none, send it again). Raises
+        TransientError when Replicate cannot be asked."""
+        return self._match(marker, taken)
 
     def _match(self, marker: dict[str, Any], taken: JobsTaken) -> str | None:
         since = float(marker["sent_at"]) - CLOCK_SKEW_SECONDS
@@ -309,31 +174,34 @@ class ReplicateProvider(Provider):
         return free[0][1] if free else None
 
     def submit(self, request: JobRequest) -> str:
-        """Send one create (the SDK never retries it); a marker written first lets
+        """Send one create (the SDK never retries it); the marker committed first lets
         ``find_job`` find the prediction if the answer is lost."""
         model = request.model or self.model_ids()[0]
-        spec = self._spec(model)
-        frame = _studio_frame(request.width, request.height)
+        spec = self.spec(model)
+        frame = studio_frame(request.width, request.height)
         if model in MODELS and (frame not in spec.frames or request.seconds not in spec.seconds):
             raise PermanentError(f"{spec.label} cannot make this size or length.", code="size")
         inputs = spec.inputs(request, frame)
-        marker = {"model": model, "input": inputs, "sent_at": time.time()}
-        self.markers.write(request.key, marker)
-        self.markers.prune()
         params: dict[str, Any] = {}
         if self.webhook_url():
             params = {"webhook": self.webhook_url(), "webhook_events_filter": ["completed"]}
-        try:
-            prediction = self.client.predictions.create(model=model, input=inputs, **params)
-        except (ReplicateError, httpx.HTTPError) as exc:
-            if _certainly_refused(exc):
-                self.markers.forget(request.key)
-            raise translate(exc) from exc
-        except (pydantic.ValidationError, pydantic.v1.ValidationError) as exc:
-            # A job may exist: the marker stays, and the next attempt looks it up.
-            raise TransientError("Replicate sent an unreadable answer.", code="bad_json") from exc
-        self.markers.write(request.key, {**marker, "job_id": prediction.id})
-        return str(prediction.id)
+
+        def send() -> str:
+            try:
+                prediction = self.client.predictions.create(model=model, input=inputs, **params)
+            except (pydantic.ValidationError, pydantic.v1.ValidationError) as exc:
+                # A job may exist: the marker stays, and the next attempt looks it up.
+                raise _Unreadable() from exc
+            return str(prediction.id)
+
+        return self.send_create(
+            request.key,
+            {"model": model, "input": inputs},
+            send,
+            errors=(ReplicateError, httpx.HTTPError, _Unreadable),
+            refused=_certainly_refused,
+            translate=translate,
+        )
 
     # --- polling -----------------------------------------------------------------------
 
@@ -436,28 +304,26 @@ def _timestamp(value: str | None) -> float:
         return time.time()
 
 
-def _studio_frame(width: int, height: int) -> str:
-    from media.frames import ASPECT_RATIOS, RESOLUTIONS, frame_size
-
-    for resolution in RESOLUTIONS:
-        for ratio in ASPECT_RATIOS:
-            if frame_size(resolution, ratio) == (width, height):
-                return f"{resolution} {ratio}"
-    return ""
+class _Unreadable(Exception):
+    """The create's answer could not be read: a prediction may exist."""
 
 
-def _certainly_refused(exc: ReplicateError | httpx.HTTPError) -> bool:
+def _certainly_refused(exc: Exception) -> bool:
+    if isinstance(exc, _Unreadable):
+        return False
     if isinstance(exc, ReplicateError):
         return exc.status is not None and 400 <= exc.status < 500
     return never_sent(exc)
 
 
-def translate(exc: ReplicateError | httpx.HTTPError) -> ProviderError:
-    """Sort an SDK error: transient (timeouts, connections, 429, 5xx), moderation, or
-    permanent (with Replicate's detail)."""
+def translate(exc: Exception) -> ProviderError:
+    """Sort an SDK error: transient (timeouts, connections, 429, 5xx, an unreadable
+    answer), moderation, or permanent (with Replicate's detail)."""
+    if isinstance(exc, _Unreadable):
+        return TransientError("Replicate sent an unreadable answer.", code="bad_json")
     if isinstance(exc, httpx.TimeoutException):
         return TransientError("Replicate did not answer in time.", code="timeout")
-    if isinstance(exc, httpx.HTTPError):
+    if not isinstance(exc, ReplicateError):
         return TransientError("Replicate could not be reached.", code="connection")
     detail = str(exc.detail or exc.title or "").strip()
     if exc.status == 422 and any(word in detail.lower() for word in POLICY_WORDS):

@@ -5,7 +5,7 @@ The protocol's traps (``shared/specs/providers.md`` §3), and what this adapter 
 
 * The SDK retries POSTs (2 retries) and Runway takes no idempotency key and lists no tasks,
   so a create whose answer was lost cannot be looked up. Every call runs with
-  ``max_retries=0``; a marker is written before the create (``providers.hosted``), and a
+  ``max_retries=0``; a marker is committed before the create (``providers.hosted.markers``), and a
   create whose outcome is unknown fails with a clear message instead of being sent again.
 * ``THROTTLED`` is a queued job waiting behind the account's concurrency limit.
 * ``SAFETY.*`` failures end ``rejected`` with a plain message (the code is never shown);
@@ -27,35 +27,28 @@ from pathlib import Path
 from typing import Any, cast
 
 import runwayml
-from django.conf import settings
 
 from providers.base import (
     Capabilities,
     JobRequest,
-    JobsTaken,
     JobState,
     JobStatus,
     ModerationError,
     PermanentError,
     Price,
-    Provider,
     ProviderError,
     TransientError,
-    nothing_taken,
 )
-from providers.hosted import (
-    REFUSED_STATUSES,
-    HostedConfig,
-    Markers,
-    OutputGone,
+from providers.hosted.config import timeout_seconds
+from providers.hosted.http import poll_interval, unknown_outcome
+from providers.hosted.markers import Markers
+from providers.hosted.provider import (
+    HostedModel,
+    HostedProvider,
     fit_image_bytes,
-    load_config,
-    never_sent,
-    poll_interval,
-    status_error,
-    stream_url,
-    timeout_seconds,
-    unknown_outcome,
+    sdk_error,
+    sdk_refused,
+    studio_frame,
 )
 from providers.runway.models import RunwayAccount
 
@@ -69,15 +62,15 @@ SAFETY_MESSAGE = "Runway's content policy refused this video. Try a different pr
 THROTTLED_NOTE = "Waiting behind your Runway account's concurrency limit."
 
 
-@dataclass(frozen=True)
-class RunwayModel:
-    label: str
+@dataclass(frozen=True, kw_only=True)
+class RunwayModel(HostedModel):
     # Studio's "resolution aspect_ratio" → Runway's "W:H" ratio.
     ratios: dict[str, str]
-    seconds: tuple[int, ...]
-    audio: bool = False
     image_input: bool = True
-    text_input: bool = True
+
+
+def _model(label: str, ratios: dict[str, str], seconds: tuple[int, ...], **kw: Any) -> RunwayModel:
+    return RunwayModel(label=label, frames=tuple(ratios), seconds=seconds, ratios=ratios, **kw)
 
 
 _VEO_RATIOS = {
@@ -95,12 +88,12 @@ PRICES = {
 }
 
 MODELS: dict[str, RunwayModel] = {
-    "gen4.5": RunwayModel(
+    "gen4.5": _model(
         "Gen-4.5", {"720p 16:9": "1280:720", "720p 9:16": "720:1280"}, tuple(range(2, 11))
     ),
-    "veo3.1": RunwayModel("Veo 3.1 (via Runway)", _VEO_RATIOS, (4, 6, 8), audio=True),
-    "veo3.1_fast": RunwayModel("Veo 3.1 Fast (via Runway)", _VEO_RATIOS, (4, 6, 8), audio=True),
-    "kling2.5_turbo_pro": RunwayModel(
+    "veo3.1": _model("Veo 3.1 (via Runway)", _VEO_RATIOS, (4, 6, 8), audio=True),
+    "veo3.1_fast": _model("Veo 3.1 Fast (via Runway)", _VEO_RATIOS, (4, 6, 8), audio=True),
+    "kling2.5_turbo_pro": _model(
         "Kling 2.5 Turbo Pro (via Runway)",
         {
             "720p 16:9": "1280:720",
@@ -115,65 +108,28 @@ MODELS: dict[str, RunwayModel] = {
 }
 
 
-def _frame_parts(frames: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    resolutions = tuple(dict.fromkeys(f.split()[0] for f in frames))
-    ratios = tuple(dict.fromkeys(f.split()[1] for f in frames))
-    return resolutions, ratios
-
-
-class RunwayProvider(Provider):
+class RunwayProvider(HostedProvider):
     """Runway's API for one configured account. Safe to share between threads."""
 
     slug = "runway"
     name = NAME
     description = "Runway's video models (Gen-4.5, and Veo and Kling through Runway)."
+    models = MODELS
+    prices = PRICES
+    account_model = RunwayAccount
+    env_prefix = "STUDIO_RUNWAY"
 
     def __init__(self) -> None:
-        self.markers = Markers("runway")
+        super().__init__()
         # Tasks made again after a bad output, by the first task's id.
         self.chains = Markers("runway-tasks")
-        self._clients: dict[tuple[str, str, float], runwayml.RunwayML] = {}
-
-    # --- configuration -----------------------------------------------------------------
-
-    def config(self) -> HostedConfig:
-        return load_config(
-            RunwayAccount,
-            api_key=settings.STUDIO_RUNWAY_API_KEY,
-            base_url=settings.STUDIO_RUNWAY_BASE_URL,
-            models_csv=settings.STUDIO_RUNWAY_MODELS,
-        )
-
-    def model_ids(self) -> tuple[str, ...]:
-        wanted = self.config().models
-        return tuple(m for m in (wanted or tuple(MODELS)) if m in MODELS)
-
-    def is_available(self) -> bool:
-        return bool(self.config().api_key) and bool(self.model_ids())
-
-    def model_label(self, model: str) -> str:
-        return MODELS[model].label if model in MODELS else model
-
-    def published_price(self, model: str) -> Price | None:
-        return PRICES.get(model)
 
     def capabilities(self, model: str = "") -> Capabilities:
-        models = self.model_ids()
-        spec = MODELS.get(model) or MODELS[models[0] if models else "gen4.5"]
-        frames = tuple(spec.ratios)
-        resolutions, aspect_ratios = _frame_parts(frames)
-        return Capabilities(
-            resolutions=resolutions,
-            aspect_ratios=aspect_ratios,
-            min_seconds=min(spec.seconds),
-            max_seconds=max(spec.seconds),
-            max_variations=1,
+        spec = cast(RunwayModel, self.spec(model))
+        return self.with_capabilities(
+            model,
             image_input=spec.image_input,
             video_input=spec.image_input,
-            audio=spec.audio,
-            models=models,
-            seconds_choices=spec.seconds,
-            frame_choices=frames,
             first_frame=spec.image_input,
         )
 
@@ -183,38 +139,23 @@ class RunwayProvider(Provider):
         in a worker. The pipeline retries instead. One client per configuration."""
         config = self.config()
         timeout = timeout_seconds()
-        cache_key = (config.api_key, config.base_url, timeout)
-        client = self._clients.get(cache_key)
-        if client is None:
-            client = runwayml.RunwayML(
+        return self.cached_client(
+            (config.api_key, config.base_url, timeout),
+            lambda: runwayml.RunwayML(
                 api_key=config.api_key or "none",
                 base_url=config.base_url or None,
                 max_retries=0,
                 timeout=timeout,
-            )
-            self._clients[cache_key] = client
-        return client
+            ),
+        )
 
-    # --- exactly-once submission -------------------------------------------------------
-
-    def find_job(self, key: str, *, taken: JobsTaken = nothing_taken) -> str | None:
-        """The task made for this key: none if no create was sent, the saved id if it
-        answered. Runway lists no tasks, so a create whose answer was lost fails the job
-        with a clear message rather than risk a second, billed task."""
-        marker = self.markers.read(key)
-        if marker is None:
-            return None
-        if marker.get("job_id"):
-            return str(marker["job_id"])
-        raise unknown_outcome(NAME)
+    # --- exactly-once submission (Runway lists no tasks: ``reconcile`` fails the job) ----
 
     def _create_call(self, request: JobRequest) -> tuple[str, dict[str, Any]]:
-        model = request.model or self.model_ids()[0]
-        spec = MODELS.get(model)
-        if spec is None:
-            raise PermanentError(f"Runway has no model {model!r} in Studio.", code="model")
-        frame = _studio_frame(request.width, request.height)
-        ratio = spec.ratios.get(frame or "")
+        model, found = self.model_for(request.model)
+        spec = cast(RunwayModel, found)
+        frame = studio_frame(request.width, request.height)
+        ratio = spec.ratios.get(frame)
         if ratio is None:
             raise PermanentError(f"{spec.label} does not make {frame} video.", code="size")
         if request.seconds not in spec.seconds:
@@ -245,19 +186,17 @@ class RunwayProvider(Provider):
         return str(resource.create(**kwargs).id)
 
     def submit(self, request: JobRequest) -> str:
-        """Send one create with no retries; a marker written first lets ``find_job`` tell
-        a lost answer from a create never sent."""
+        """Send one create with no retries; the marker committed first lets ``find_job``
+        tell a lost answer from a create never sent."""
         endpoint, kwargs = self._create_call(request)
-        marker = {"endpoint": endpoint, "model": kwargs["model"], "sent_at": time.time()}
-        self.markers.write(request.key, marker)
-        self.markers.prune()
-        try:
-            task_id = self._send(endpoint, kwargs)
-        except runwayml.APIError as exc:
-            if _certainly_refused(exc):
-                self.markers.forget(request.key)
-            raise translate(exc) from exc
-        self.markers.write(request.key, {**marker, "job_id": task_id})
+        task_id = self.send_create(
+            request.key,
+            {"endpoint": endpoint, "model": kwargs["model"]},
+            lambda: self._send(endpoint, kwargs),
+            errors=(runwayml.APIError,),
+            refused=lambda exc: sdk_refused(runwayml, exc),
+            translate=translate,
+        )
         self.chains.write(task_id, {"endpoint": endpoint, "kwargs": kwargs, "tasks": [task_id]})
         return task_id
 
@@ -336,7 +275,7 @@ class RunwayProvider(Provider):
             task_id = self._send(str(chain["endpoint"]), dict(chain["kwargs"]))
         except runwayml.APIError as exc:
             error = translate(exc)
-            if _certainly_refused(exc):
+            if sdk_refused(runwayml, exc):
                 self.chains.write(job_id, chain)
                 if error.transient:
                     return JobStatus(JobState.RUNNING, retry_after=error.retry_after or 1.0)
@@ -351,20 +290,16 @@ class RunwayProvider(Provider):
         """Stream the task's video; its URLs are read fresh from the task each time, and
         an expired one is read once more before the pipeline retries."""
         task_id, _ = self._current_task(job_id)
-        target = dest / "video-0.mp4"
-        for attempt in range(2):
+
+        def video_url() -> str:
             task = self._task(task_id)
             outputs = [str(u) for u in task.get("output") or []]
             videos = [u for u in outputs if ".wav" not in u.split("?")[0]] or outputs
             if task.get("status") != "SUCCEEDED" or not videos:
                 raise PermanentError("Runway's task has no video to save.", code="no_output")
-            try:
-                stream_url(videos[0], target, provider_name=NAME)
-            except OutputGone as gone:
-                log.info("runway: output of %s answered %s (try %d)", task_id, gone, attempt)
-                continue
-            return [target]
-        raise TransientError("Runway's video link had expired; it will be read again.")
+            return videos[0]
+
+        return self.fetch_video(job_id, dest, video_url)
 
     def cancel(self, job_id: str) -> None:
         """``tasks.delete`` the current task (Runway refunds nothing once it runs)."""
@@ -375,16 +310,6 @@ class RunwayProvider(Provider):
             return
         except runwayml.APIError as exc:
             raise translate(exc) from exc
-
-
-def _studio_frame(width: int, height: int) -> str | None:
-    from media.frames import ASPECT_RATIOS, RESOLUTIONS, frame_size
-
-    for resolution in RESOLUTIONS:
-        for ratio in ASPECT_RATIOS:
-            if frame_size(resolution, ratio) == (width, height):
-                return f"{resolution} {ratio}"
-    return None
 
 
 def _age(task: dict[str, Any]) -> float:
@@ -410,24 +335,13 @@ def _cost(task: dict[str, Any]) -> dict[str, object]:
     return {}
 
 
-def _certainly_refused(exc: runwayml.APIError) -> bool:
-    """Whether Runway certainly made no task: a 4xx answer, or no connection at all."""
-    if isinstance(exc, runwayml.APIStatusError):
-        return exc.status_code in REFUSED_STATUSES
-    return never_sent(exc)
+def _moderation(status: int, body: dict[str, Any], message: str) -> ProviderError | None:
+    if "SAFETY" in str(body.get("code") or "") or "SAFETY" in message:
+        return ModerationError(SAFETY_MESSAGE, code="safety")
+    return None
 
 
 def translate(exc: runwayml.APIError) -> ProviderError:
     """Sort an SDK error: safety refusals, transient (timeouts, connections, 429, 5xx) or
     permanent (with Runway's message)."""
-    if isinstance(exc, runwayml.APITimeoutError):
-        return TransientError("Runway did not answer in time.", code="timeout")
-    if isinstance(exc, runwayml.APIConnectionError):
-        return TransientError("Runway could not be reached.", code="connection")
-    if not isinstance(exc, runwayml.APIStatusError):
-        return PermanentError(f"Runway sent an unreadable answer: {exc}")
-    body = exc.body if isinstance(exc.body, dict) else {}
-    message = str(body.get("error") or body.get("message") or "").strip()
-    if "SAFETY" in str(body.get("code") or "") or "SAFETY" in message:
-        return ModerationError(SAFETY_MESSAGE, code="safety")
-    return status_error(NAME, exc.status_code, message, exc.response.headers)
+    return sdk_error(runwayml, exc, NAME, message_keys=("error", "message"), moderation=_moderation)

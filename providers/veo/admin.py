@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from providers.hosted_admin import HostedAccountAdmin, account_form
+from providers.hosted.admin import HostedAccountAdmin, account_form
 from providers.veo.models import VeoAccount
 
 
@@ -17,6 +17,7 @@ class VeoAccountForm(account_form(VeoAccount)):  # type: ignore[misc]
             "project",
             "location",
             "credentials_file",
+            "output_gcs_uri",
             "retry_attempts",
             "base_url",
             "model_ids",

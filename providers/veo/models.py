@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from providers.hosted import HostedAccount
+from providers.hosted.models import HostedAccount
 
 
 class VeoAccount(HostedAccount):
@@ -16,6 +16,11 @@ class VeoAccount(HostedAccount):
     location = models.CharField(max_length=50, default="us-central1")
     credentials_file = models.CharField(
         max_length=500, help_text="Path to the service account's JSON key on the server."
+    )
+    output_gcs_uri = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="A gs:// folder Veo writes its videos to (blank: they come back inline).",
     )
     retry_attempts = models.PositiveSmallIntegerField(
         default=0, help_text="Attempts per poll with the SDK's backoff (0: no SDK retries)."

@@ -66,3 +66,20 @@ def test_a_model_without_sound_refuses_the_tick(account, user):
     with pytest.raises(ValidationError) as refused:
         create(user, "runway", model="gen4.5", seconds=5, audio=True)
     assert "makes no sound" in refused.value.message_dict["audio"][0]
+
+
+def test_the_library_marks_videos_with_sound_and_the_player_has_a_mute_toggle(
+    account, server, user, client
+):
+    loud = run(create(user, "runway", model="veo3.1", seconds=4, audio=True))
+    quiet = run(create(user, "runway", model="veo3.1", seconds=4, prompt="a quiet lake"))
+    assert (loud.state, quiet.state) == (State.SUCCEEDED, State.SUCCEEDED)
+    assert loud.videos.get().has_sound and not quiet.videos.get().has_sound
+    client.force_login(user, backend="accounts.backends.CachedModelBackend")
+
+    gallery = client.get("/gallery/").content.decode()
+    assert gallery.count('class="sound-mark"') == 1
+    loud_page = client.get(f"/generations/{loud.pk}/").content.decode()
+    assert 'class="button mute-toggle" data-target="#player"' in loud_page
+    quiet_page = client.get(f"/generations/{quiet.pk}/").content.decode()
+    assert "mute-toggle" not in quiet_page

@@ -1,11 +1,13 @@
 """Every hosted provider with real Celery workers: a worker SIGKILLed while its create is
 at the provider, then a new worker and the reaper. One job exists on the server, and the
 generation ends right: found again where the provider can list its jobs (Luma, Replicate),
-failed with a clear message where it cannot (Runway, fal, Veo), never sent twice."""
+failed with a clear message where it cannot (Runway, fal, Veo), never sent twice. The new
+worker has its own scratch folder (another machine): the marker of the create lives in the
+database, not on a disk the workers share."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,98 +17,29 @@ from generations import services
 from generations.models import GenerationEvent
 from generations.spec import GenerationSpec
 from generations.states import State
+from providers.hosted.models import SentCreate
+from tests import conftest
 from tests.conftest import wait_final, wait_for
+from tests.providers.accounts import hosted_account
 from tests.providers.loopback import LoopbackServer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
-def _runway(tmp: Path) -> tuple[LoopbackServer, Callable[[Any], Any], dict[str, Any]]:
-    from providers.runway.models import RunwayAccount
-    from tests.providers.runway.server import API_KEY, RunwayServer
-
-    server = RunwayServer()
-    return (
-        server,
-        lambda s: RunwayAccount.objects.create(api_key=API_KEY, base_url=s.base_url),
-        {"model": "gen4.5", "seconds": 5},
-    )
+# provider slug -> whether the job is found again after the crash
+RECONCILES = {"fal": False, "luma": True, "replicate": True, "runway": False, "veo": False}
 
 
-def _luma(tmp: Path) -> tuple[LoopbackServer, Callable[[Any], Any], dict[str, Any]]:
-    from providers.luma.models import LumaAccount
-    from tests.providers.luma.server import API_KEY, LumaServer
-
-    server = LumaServer()
-    return (
-        server,
-        lambda s: LumaAccount.objects.create(api_key=API_KEY, base_url=s.base_url),
-        {"model": "ray-2", "seconds": 5},
-    )
-
-
-def _fal(tmp: Path) -> tuple[LoopbackServer, Callable[[Any], Any], dict[str, Any]]:
-    from providers.fal.models import FalAccount
-    from tests.providers.fal.server import API_KEY, FalServer
-
-    server = FalServer()
-    return (
-        server,
-        lambda s: FalAccount.objects.create(api_key=API_KEY, base_url=s.base_url),
-        {"model": "kling-2.1", "seconds": 5},
-    )
-
-
-def _replicate(tmp: Path) -> tuple[LoopbackServer, Callable[[Any], Any], dict[str, Any]]:
-    from providers.replicate.models import ReplicateAccount
-    from tests.providers.replicate.server import API_TOKEN, ReplicateServer
-
-    server = ReplicateServer()
-    return (
-        server,
-        lambda s: ReplicateAccount.objects.create(api_key=API_TOKEN, base_url=s.base_url),
-        {"model": "wan-video/wan-2.2-t2v-fast", "seconds": 5},
-    )
-
-
-def _veo(tmp: Path) -> tuple[LoopbackServer, Callable[[Any], Any], dict[str, Any]]:
-    from providers.veo.models import VeoAccount
-    from tests.providers.veo.server import VeoServer, service_account_file
-
-    server = VeoServer()
-
-    def account(s: Any) -> Any:
-        key = service_account_file(tmp, s.token_uri)
-        return VeoAccount.objects.create(
-            project="studio-test", credentials_file=str(key), base_url=s.base_url
-        )
-
-    return server, account, {"model": "veo-3.1-generate-001", "seconds": 8}
-
-
-# provider slug -> (setup, whether the job is found again after the crash)
-PROVIDERS = {
-    "runway": (_runway, False),
-    "luma": (_luma, True),
-    "fal": (_fal, False),
-    "replicate": (_replicate, True),
-    "veo": (_veo, False),
-}
-
-
-@pytest.fixture(params=sorted(PROVIDERS))
+@pytest.fixture(params=sorted(RECONCILES))
 def hosted(
     request: Any, tmp_path: Path
 ) -> Iterator[tuple[str, LoopbackServer, bool, dict[str, Any]]]:
-    setup, reconciles = PROVIDERS[request.param]
-    server, make_account, fields = setup(tmp_path)
-    with server:
-        make_account(server)
-        yield request.param, server, reconciles, fields
+    with hosted_account(request.param, tmp_path) as (server, fields):
+        yield request.param, server, RECONCILES[request.param], fields
 
 
 def test_a_worker_killed_during_the_create_never_makes_a_second_job(
-    start_worker, hosted, user, tmp_path
+    start_worker, hosted, user, tmp_path, monkeypatch
 ):
     slug, server, reconciles, fields = hosted
     server.stall_create.set()  # the server makes the job, then holds the answer
@@ -117,9 +50,18 @@ def test_a_worker_killed_during_the_create_never_makes_a_second_job(
     )
     wait_for(server.create_arrived.is_set, 60, "the create to reach the server")
     first.kill()
+    marker = SentCreate.objects.get(provider=slug)
+    assert (marker.key, marker.job_id) == (str(generation.submit_key), "")
     server.stall_create.clear()
     server.release_create.set()
-    start_worker()
+    shared_env = conftest.worker_env
+    elsewhere = tmp_path / "another-machine"
+    monkeypatch.setattr(
+        conftest, "worker_env", lambda var: {**shared_env(var), "STUDIO_WORK_DIR": str(elsewhere)}
+    )
+    second = start_worker()
+    environ = Path(f"/proc/{second.proc.pid}/environ").read_bytes().split(b"\0")
+    assert f"STUDIO_WORK_DIR={elsewhere}".encode() in environ
 
     wait_final(generation, timeout=120)
 

@@ -79,14 +79,24 @@ class VeoOperation:
                 },
             }
         audio = bool(self.parameters.get("generateAudio"))
-        data = base64.b64encode(sample_mp4(audio)).decode()
         count = int(self.parameters.get("sampleCount") or 1)
+        folder = str(self.parameters.get("storageUri") or "")
+        if folder:
+            # Written to the bucket: the answer names gs:// objects (served by the server).
+            stem = folder.rstrip("/") + "/" + self.name.rsplit("/", 1)[-1]
+            videos = [
+                {"gcsUri": f"{stem}/sample_{i}.mp4", "mimeType": "video/mp4"} for i in range(count)
+            ]
+            return {**done, "response": {"@type": kind, "videos": videos}}
+        data = base64.b64encode(sample_mp4(audio)).decode()
         videos = [{"bytesBase64Encoded": data, "mimeType": "video/mp4"} for _ in range(count)]
         return {**done, "response": {"@type": kind, "videos": videos}}
 
 
 class VeoServer(LoopbackServer):
-    """``server.base_url`` is what ``HttpOptions(base_url=...)`` takes."""
+    """``server.base_url`` is what ``HttpOptions(base_url=...)`` takes; ``server.origin``
+    also serves the Cloud Storage JSON API (``GET /storage/v1/b/{bucket}/o/{object}
+    ?alt=media``) for the objects an operation with a ``storageUri`` wrote."""
 
     def __init__(self, *, render_seconds: float = 0.0) -> None:
         super().__init__()
@@ -103,6 +113,8 @@ class VeoServer(LoopbackServer):
             return "create"
         if path.endswith(":fetchPredictOperation"):
             return "fetch"
+        if path.startswith("/storage/v1/b/"):
+            return "object"
         return "other"
 
     def check_auth(self, headers: Any, path: str = "") -> Reply | None:
@@ -133,9 +145,25 @@ class VeoServer(LoopbackServer):
                     outcome=self.outcome,
                 )
             return Reply(200, {"name": name})
+        if op == "object":
+            return self._object(path, query)
         if op == "fetch":
             job = self.jobs.get(str((body or {}).get("operationName")))
             if job is None:
                 return Reply(404, {"error": {"code": 404, "message": "Operation not found"}})
             return Reply(200, job.as_json())
         return Reply(404, {"error": {"code": 404, "message": "Not found"}})
+
+    def _object(self, path: str, query: dict[str, list[str]]) -> Reply:
+        """An object an operation wrote to its bucket (every one the same real clip, with
+        a sound track when the job asked for one), read with ``alt=media``."""
+        from urllib.parse import unquote
+
+        bucket, _, name = path.removeprefix("/storage/v1/b/").partition("/o/")
+        uri = f"gs://{unquote(bucket)}/{unquote(name)}"
+        for job in self.jobs.values():
+            videos = job.as_json().get("response", {}).get("videos", [])
+            if query.get("alt") == ["media"] and any(v.get("gcsUri") == uri for v in videos):
+                audio = bool(job.parameters.get("generateAudio"))
+                return Reply(200, raw=sample_mp4(audio), content_type="video/mp4")
+        return Reply(404, {"error": {"code": 404, "message": f"No such object: {uri}"}})

@@ -166,3 +166,86 @@ def test_opt_in_retries_apply_to_polls_only(account, server, user):
     services.generation_poll(second.pk)
     assert refresh(second).state == State.DOWNLOADING  # the SDK's retries got through
     assert server.calls["fetch"] == 3
+
+
+# --- last frame, subject references, outputs in a bucket ----------------------------------
+
+
+def test_a_last_frame_is_sent_as_the_operations_last_frame(account, server, user):
+    generation = run(_create(user, reference=image_asset(user), last_frame=image_asset(user)))
+
+    assert generation.state == State.SUCCEEDED, generation.error_message
+    instance = next(iter(server.jobs.values())).instance
+    for part in ("image", "lastFrame"):
+        assert instance[part]["mimeType"] == "image/png"
+        assert base64.b64decode(instance[part]["bytesBase64Encoded"])[:4] == b"\x89PNG"
+    assert generation.last_frame is not None
+
+
+def test_a_model_without_last_frames_refuses_one_with_a_form_error(account, server, user):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        _create(user, model="veo-2.0-generate-001", seconds=8, last_frame=image_asset(user))
+    assert refused.value.message_dict["last_frame"] == [
+        "Google Veo cannot end on a chosen frame with this model."
+    ]
+    assert server.creates() == 0
+
+
+def test_a_subject_reference_is_an_asset_reference_image_not_the_first_frame(account, server, user):
+    generation = run(_create(user, reference=image_asset(user), reference_as="subject"))
+
+    assert generation.state == State.SUCCEEDED, generation.error_message
+    instance = next(iter(server.jobs.values())).instance
+    assert "image" not in instance
+    (reference,) = instance["referenceImages"]
+    assert reference["referenceType"] == "ASSET"
+    assert base64.b64decode(reference["image"]["bytesBase64Encoded"])[:4] == b"\x89PNG"
+
+
+def test_a_subject_reference_is_refused_where_the_model_takes_none(account, server, user):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        _create(
+            user,
+            model="veo-3.1-fast-generate-001",
+            reference=image_asset(user),
+            reference_as="subject",
+        )
+    assert refused.value.message_dict["reference_as"] == [
+        "Google Veo takes no subject reference with this model."
+    ]
+    assert server.creates() == 0
+
+
+def test_videos_written_to_a_bucket_are_read_back_from_their_gs_uris(account, server, pro_user):
+    account.output_gcs_uri = "gs://studio-out/veo/"
+    account.save()
+    with override_settings(STUDIO_VEO_STORAGE_URL=server.origin):
+        generation = run(_create(pro_user, variations=2, audio=True))
+
+    assert generation.state == State.SUCCEEDED, generation.error_message
+    job = next(iter(server.jobs.values()))
+    assert job.parameters["storageUri"] == "gs://studio-out/veo/"
+    assert server.calls["object"] == 2  # one authorised read per video, never inline bytes
+    object_reads = [r for r in server.requests if r["op"] == "object"]
+    assert all(r["query"] == {"alt": ["media"]} for r in object_reads)
+    assert all(r["path"].startswith("/storage/v1/b/studio-out/o/veo%2F") for r in object_reads)
+    for video in generation.videos.order_by("index"):
+        with av.open(video.file.path) as container:
+            assert sum(1 for _ in container.decode(video=0)) == 24
+            assert container.streams.audio  # the sound track came through the bucket
+
+
+def test_a_bucket_object_the_account_cannot_read_fails_with_a_plain_message(account, server, user):
+    account.output_gcs_uri = "gs://studio-out/veo/"
+    account.save()
+    server.fail("object", 403, {"error": {"code": 403, "message": "Forbidden"}})
+    with override_settings(STUDIO_VEO_STORAGE_URL=server.origin):
+        generation = run(_create(user))
+
+    assert generation.state == State.FAILED
+    assert "could not be read from its bucket" in generation.error_message
+    assert len(server.jobs) == 1

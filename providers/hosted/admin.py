@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 
-from providers.hosted import HostedAccount
+from providers.hosted.models import HostedAccount
 
 
 def account_form(account_model: type[HostedAccount]) -> type[forms.ModelForm[Any]]:
