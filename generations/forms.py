@@ -19,6 +19,7 @@ from media.frames import ASPECT_RATIOS, RESOLUTIONS
 from media.probe import ACCEPTED_MIME_TYPES
 from providers.base import Capabilities
 from providers.registry import available_providers
+from teams.selectors import memberships_for_user
 
 
 class PlanSelect(forms.Select):
@@ -63,6 +64,11 @@ class GenerateForm(forms.Form):
     seed = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
     reference = forms.ModelChoiceField(queryset=Asset.objects.none(), required=False)
     parent = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    # Whose plan the job runs on: the creator's own, or one of their teams' (its quotas and
+    # spend). The service checks the role again under the team's lock.
+    team = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label="Plan", choices=[("", "My plan")]
+    )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -73,6 +79,12 @@ class GenerateForm(forms.Form):
         prompt.validators.append(MaxLengthValidator(limit))
         prompt.widget.attrs["maxlength"] = str(limit)
         self.usage = usage_get_for_user(user)
+        self.teams = list(memberships_for_user(user))
+        team_field = self.fields["team"]
+        assert isinstance(team_field, forms.ChoiceField)
+        team_field.choices = [("", f"My plan ({self.usage.plan.name})")] + [
+            (m.team_id, f"{m.team.name} ({m.team.plan.name}, shared)") for m in self.teams
+        ]
         plan = self.usage.plan
         self.fields["resolution"].widget.off = set(RESOLUTIONS) - set(resolutions_allowed(plan))
         self.fields["variations"].widget.off = {
@@ -157,6 +169,7 @@ class GenerateForm(forms.Form):
             parent=parent,
             prompt_in_credentials=data["prompt_in_credentials"],
             audio=data.get("audio") or False,
+            team_id=data.get("team"),
         )
 
 

@@ -50,6 +50,7 @@ class GenerationSpec:
     source_video: Video | None = None  # the video a remix or an extension starts from
     prompt_in_credentials: bool = False
     audio: bool = False  # ask the model for a sound track
+    team_id: int | None = None  # a team job: on the team's plan, its quotas and spend
 
     def replace(self, **changes: Any) -> GenerationSpec:
         return dataclasses.replace(self, **changes)
@@ -73,6 +74,7 @@ class GenerationSpec:
             source_video=generation.source_video,
             prompt_in_credentials=generation.prompt_in_credentials,
             audio=generation.audio,
+            team_id=generation.team_id,
         )
 
     @classmethod
