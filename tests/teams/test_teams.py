@@ -337,3 +337,38 @@ def test_the_last_owner_cannot_leave_or_be_demoted(client, other_user):
     response = client.post(reverse("team_leave", args=[team.pk]), follow=True)
     assert "A team needs an owner" in response.content.decode()
     assert team.memberships.filter(user=other_user, role=Role.OWNER).exists()
+
+
+def test_an_operators_team_plan_and_role_changes_in_admin_are_audited(
+    client, user, other_user, django_user_model
+):
+    operator = django_user_model.objects.create_superuser("op", "op@example.com", "pw-op-123")
+    team = _team(other_user)
+    member = _join(team, user, Role.VIEWER)
+    owner = team.memberships.get(user=other_user)
+    pro = Plan.objects.get(name="Pro")
+    client.force_login(operator)
+    response = client.post(
+        reverse("admin:teams_team_change", args=[team.pk]),
+        {
+            "name": "Acme",
+            "plan": pro.pk,
+            "memberships-TOTAL_FORMS": "2",
+            "memberships-INITIAL_FORMS": "2",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+            "memberships-0-id": owner.pk,
+            "memberships-0-team": team.pk,
+            "memberships-0-user": other_user.pk,
+            "memberships-0-role": "owner",
+            "memberships-1-id": member.pk,
+            "memberships-1-team": team.pk,
+            "memberships-1-user": user.pk,
+            "memberships-1-role": "admin",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    plan = AuditRecord.objects.get(action="team.plan_changed")
+    assert (plan.actor_name, plan.detail) == ("op", {"old": "Team", "new": "Pro"})
+    role = AuditRecord.objects.get(action="team.role_changed")
+    assert role.detail == {"member": "ada", "old": "viewer", "new": "admin"}
