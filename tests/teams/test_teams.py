@@ -372,3 +372,19 @@ def test_an_operators_team_plan_and_role_changes_in_admin_are_audited(
     assert (plan.actor_name, plan.detail) == ("op", {"old": "Team", "new": "Pro"})
     role = AuditRecord.objects.get(action="team.role_changed")
     assert role.detail == {"member": "ada", "old": "viewer", "new": "admin"}
+
+
+def test_an_outsider_cannot_generate_on_a_team_plan(client, user, other_user):
+    from django.core.exceptions import ValidationError
+
+    from generations import services as generations
+    from generations.spec import GenerationSpec
+
+    team = _team(other_user)
+    client.force_login(user)
+    response = client.post(reverse("generate"), _form(team.pk), headers={"HX-Request": "true"})
+    assert "Select a valid choice" in response.content.decode()
+    with pytest.raises(ValidationError) as refused:
+        generations.generation_create(owner=user, spec=GenerationSpec(prompt="x", team_id=team.pk))
+    assert refused.value.message_dict == {"team": ["No such team."]}
+    assert not Generation.objects.exists()
