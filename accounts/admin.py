@@ -50,8 +50,16 @@ class PlanAdmin(admin.ModelAdmin[Plan]):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin[Account]):
-    list_display = ("user", "plan", "standing", "email_confirmed", "probation_until", "created_at")
-    list_filter = ("standing", "plan")
+    list_display = (
+        "user",
+        "plan",
+        "standing",
+        "email_confirmed",
+        "probation_until",
+        "suspended_at",
+        "created_at",
+    )
+    list_filter = ("standing", "plan", ("suspended_at", admin.EmptyFieldListFilter))
     list_select_related = ("user", "plan")
     search_fields = ("user__username", "user__email")
     autocomplete_fields = ("user",)
@@ -63,8 +71,16 @@ class AccountAdmin(admin.ModelAdmin[Account]):
         ("standing", "decided_at"),
         ("needs_email_verification", "email_verified_at"),
         ("plan_after_probation", "probation_until"),
+        ("suspended_at", "suspended_reason"),
     )
-    readonly_fields = ("standing", "decided_at", "email_verified_at")
+    # Suspensions are decided in the review queue (policy), which tells the creator.
+    readonly_fields = (
+        "standing",
+        "decided_at",
+        "email_verified_at",
+        "suspended_at",
+        "suspended_reason",
+    )
 
     @admin.display(description="E-mail confirmed", boolean=True)
     def email_confirmed(self, obj: Account) -> bool | None:

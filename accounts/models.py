@@ -100,6 +100,9 @@ class Account(models.Model):
         Plan, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     probation_until = models.DateTimeField(null=True, blank=True)
+    # Generation suspended (by an operator, or by repeated policy refusals) until reviewed.
+    suspended_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    suspended_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         db_table = "generations_account"

@@ -224,7 +224,7 @@ def email_verify(token: str) -> Account | None:
 
 
 def generate_refusal(account: Account) -> str | None:
-    """Why this account may not generate yet (waitlist, refused, e-mail unconfirmed), in
+    """Why this account may not generate (waitlist, refused, suspended, e-mail unconfirmed), in
     plain words; None when it may."""
     if account.standing == Account.Standing.WAITING:
         return (
@@ -233,6 +233,10 @@ def generate_refusal(account: Account) -> str | None:
         )
     if account.standing == Account.Standing.REFUSED:
         return "Your sign-up was not approved, so this account cannot generate."
+    if account.suspended_at is not None:
+        return "Generation is suspended for this account until an operator reviews it" + (
+            f" ({account.suspended_reason})." if account.suspended_reason else "."
+        )
     if account.needs_email_verification and account.email_verified_at is None:
         return "Confirm your e-mail address first: follow the link we sent you."
     return None

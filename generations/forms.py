@@ -19,6 +19,7 @@ from media.frames import ASPECT_RATIOS, RESOLUTIONS
 from media.probe import ACCEPTED_MIME_TYPES
 from providers.base import Capabilities
 from providers.registry import available_providers
+from teams.selectors import memberships_for_user
 
 
 class PlanSelect(forms.Select):
@@ -76,6 +77,11 @@ class GenerateForm(forms.Form):
     parent_asset = forms.UUIDField(required=False, widget=forms.HiddenInput)
     # Compare: the same prompt on these models at once (the Compare button).
     compare = forms.MultipleChoiceField(required=False, label="Compare on")
+    # Whose plan the job runs on: the creator's own, or one of their teams' (its quotas and
+    # spend). The service checks the role again under the team's lock.
+    team = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label="Plan", choices=[("", "My plan")]
+    )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -86,6 +92,12 @@ class GenerateForm(forms.Form):
         prompt.validators.append(MaxLengthValidator(limit))
         prompt.widget.attrs["maxlength"] = str(limit)
         self.usage = usage_get_for_user(user)
+        self.teams = list(memberships_for_user(user))
+        team_field = self.fields["team"]
+        assert isinstance(team_field, forms.ChoiceField)
+        team_field.choices = [("", f"My plan ({self.usage.plan.name})")] + [
+            (m.team_id, f"{m.team.name} ({m.team.plan.name}, shared)") for m in self.teams
+        ]
         plan = self.usage.plan
         self.fields["resolution"].widget.off = set(RESOLUTIONS) - set(resolutions_allowed(plan))
         self.fields["variations"].widget.off = {
@@ -182,6 +194,7 @@ class GenerateForm(forms.Form):
             audio=data.get("audio") or False,
             last_frame=data.get("last_frame"),
             reference_as=data.get("reference_as") or Generation.ReferenceAs.FRAME,
+            team_id=data.get("team"),
         )
 
 

@@ -68,6 +68,11 @@ class Generation(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    # A team job: counted against the team's plan (its quotas and spend), not the owner's.
+    # The video stays the owner's, private unless they put it in a team's shared folder.
+    team = models.ForeignKey(
+        "teams.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="generations"
+    )
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
     )
@@ -140,6 +145,7 @@ class Generation(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["owner", "-created_at"]),
+            models.Index(fields=["team", "-created_at"]),
             models.Index(fields=["state", "updated_at"]),
         ]
 

@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.plans import month_start
 from generations.models import Generation, ModelPrice
+from generations.selectors import quota_scope
 from generations.states import State
 from providers.registry import PROVIDERS, UnknownProvider, get_provider
 
@@ -98,12 +99,15 @@ def price_seed() -> int:
     return added
 
 
-def month_spend(owner_id: int, now: datetime | None = None) -> Decimal:
-    """What the creator's generations this calendar month cost (the provider's reported
-    cost, else the estimate); jobs that ended without reaching a provider cost nothing."""
+def month_spend(
+    owner_id: int, now: datetime | None = None, *, team_id: int | None = None
+) -> Decimal:
+    """What the creator's own generations (the team's, with ``team_id``) this calendar month
+    cost (the provider's reported cost, else the estimate); jobs that ended without reaching
+    a provider cost nothing."""
     never_sent = Q(provider_job_id="") & Q(state__in=(State.FAILED, State.CANCELED, State.REJECTED))
     total = (
-        Generation.objects.filter(owner_id=owner_id, created_at__gte=month_start(now))
+        Generation.objects.filter(quota_scope(owner_id, team_id), created_at__gte=month_start(now))
         .exclude(never_sent)
         .aggregate(
             spent=Sum(

@@ -6,13 +6,14 @@ from __future__ import annotations
 import functools
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Field, QuerySet
+from django.db.models import Field, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from accounts.models import Plan
 from accounts.plans import account_get_for_user, month_start
@@ -125,23 +126,64 @@ def generation_list_recent(user: User, limit: int = 12) -> list[Generation]:
     )
 
 
-def generation_count_priority(user_id: int, now: datetime | None = None) -> int:
-    """Priority generations this month. Jobs the provider failed or refused are not counted:
-    the creator did not get a video for them."""
+def quota_scope(owner_id: int, team_id: int | None = None) -> Q:
+    """The jobs one plan's quotas count: a team's jobs (every member's), or a creator's own
+    jobs outside any team."""
+    if team_id is not None:
+        return Q(team_id=team_id)
+    return Q(owner_id=owner_id, team__isnull=True)
+
+
+def generation_count_priority(
+    user_id: int, now: datetime | None = None, *, team_id: int | None = None
+) -> int:
+    """Priority generations this month (the team's, with ``team_id``). Jobs the provider
+    failed or refused are not counted: the creator did not get a video for them."""
     return (
-        Generation.objects.filter(owner_id=user_id, priority=True, created_at__gte=month_start(now))
+        Generation.objects.filter(
+            quota_scope(user_id, team_id), priority=True, created_at__gte=month_start(now)
+        )
         .exclude(state__in=[State.FAILED, State.REJECTED])
         .count()
     )
 
 
-def generation_count_since(user_id: int, since: datetime) -> int:
-    """Generations the user started since ``since`` (a plan's jobs per day). Like priority,
-    jobs the provider failed or refused are not counted."""
+def generation_count_since(user_id: int, since: datetime, *, team_id: int | None = None) -> int:
+    """Generations the user (the team, with ``team_id``) started since ``since`` (a plan's
+    jobs per day). Like priority, jobs the provider failed or refused are not counted."""
     return (
-        Generation.objects.filter(owner_id=user_id, created_at__gte=since)
+        Generation.objects.filter(quota_scope(user_id, team_id), created_at__gte=since)
         .exclude(state__in=[State.FAILED, State.REJECTED])
         .count()
+    )
+
+
+def generation_running_count(user_id: int, *, team_id: int | None = None) -> int:
+    """Jobs holding one of the plan's concurrent-job slots (admitted, not ended)."""
+    return (
+        Generation.objects.filter(quota_scope(user_id, team_id), admitted_at__isnull=False)
+        .exclude(state__in=FINAL_STATES)
+        .count()
+    )
+
+
+def generation_list_for_team(team_id: int, limit: int = 100) -> list[Generation]:
+    """A team's latest jobs, every member's, for the team's jobs page."""
+    return list(
+        Generation.objects.filter(team_id=team_id)
+        .select_related("owner")
+        .only(
+            *CARD_FIELDS,
+            "owner__username",
+            "created_at",
+            "provider",
+            "model",
+            "cost_estimate",
+            "cost_actual",
+            "cost_currency",
+            "team_id",
+        )
+        .order_by("-created_at")[:limit]
     )
 
 
@@ -166,11 +208,31 @@ class Usage:
 
 def usage_get_for_user(user: User) -> Usage:
     account = account_get_for_user(user)
-    running = (
-        Generation.objects.filter(owner=user, admitted_at__isnull=False)
-        .exclude(state__in=FINAL_STATES)
-        .count()
-    )
+    running = generation_running_count(user.pk)
     return Usage(
         plan=account.plan, priority_used=generation_count_priority(user.pk), running=running
+    )
+
+
+@dataclass(frozen=True)
+class TeamUsage:
+    """What a team's jobs page shows of its plan: every member's team jobs counted."""
+
+    plan: Plan
+    today: int
+    priority_used: int
+    running: int
+
+    @property
+    def jobs_left_today(self) -> int | None:
+        limit = self.plan.jobs_per_day
+        return None if limit is None else max(0, limit - self.today)
+
+
+def usage_get_for_team(team_id: int, plan: Plan) -> TeamUsage:
+    return TeamUsage(
+        plan=plan,
+        today=generation_count_since(0, timezone.now() - timedelta(days=1), team_id=team_id),
+        priority_used=generation_count_priority(0, team_id=team_id),
+        running=generation_running_count(0, team_id=team_id),
     )

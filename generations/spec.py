@@ -56,6 +56,7 @@ class GenerationSpec:
     last_frame: Asset | None = None  # an image the video ends on
     reference_as: str = Generation.ReferenceAs.FRAME  # the reference as first frame or subject
     compare_group: uuid.UUID | None = None  # made with others on several models (Compare)
+    team_id: int | None = None  # a team job: on the team's plan, its quotas and spend
 
     def replace(self, **changes: Any) -> GenerationSpec:
         return dataclasses.replace(self, **changes)
@@ -81,6 +82,7 @@ class GenerationSpec:
             audio=generation.audio,
             last_frame=generation.last_frame,
             reference_as=generation.reference_as,
+            team_id=generation.team_id,
         )
 
     @classmethod

@@ -21,6 +21,7 @@ urlpatterns = [
     path("videos/<uuid:video_id>/", views.video_detail, name="video_detail"),
     path("videos/<uuid:video_id>/delete/", views.video_delete, name="video_delete"),
     path("videos/<uuid:video_id>/derive/", views.video_derive, name="video_derive"),
+    path("teams/<int:team_id>/jobs/", views.team_jobs, name="team_jobs"),
     path("assets/", views.asset_upload, name="asset_upload"),
     path("assets/<uuid:asset_id>/thumbnail/", views.asset_thumbnail, name="asset_thumbnail"),
     path("assets/<uuid:asset_id>/delete/", views.asset_delete, name="asset_delete"),

@@ -27,9 +27,11 @@ from core.uploads import refuse_oversized
 from generations import selectors, services
 from generations.forms import GenerateForm, UploadForm
 from generations.models import Asset, Generation, Video
+from generations.pricing import month_spend
 from generations.spec import MAX_SECONDS, GenerationSpec
 from media.frames import ASPECT_RATIOS
 from providers.registry import UnknownProvider, get_provider
+from teams.selectors import membership_get
 
 
 def _dashboard_context(request: AuthedRequest, form: GenerateForm) -> dict[str, Any]:
@@ -126,7 +128,7 @@ def generate(request: AuthedRequest) -> HttpResponse:
                 return redirect("dashboard")
             keep = {
                 k: data[k]
-                for k in ("resolution", "aspect_ratio", "seconds", "variations", "provider")
+                for k in ("resolution", "aspect_ratio", "seconds", "variations", "provider", "team")
             }
             form = GenerateForm(initial=keep, user=request.user)
     context = {**_dashboard_context(request, form), "new_job": new_job}
@@ -293,3 +295,20 @@ def asset_delete(request: AuthedRequest, asset_id: str) -> HttpResponse:
     if request.htmx:
         return _assets_panel(request, UploadForm())
     return redirect("dashboard")
+
+
+@login_required
+@require_GET
+def team_jobs(request: AuthedRequest, team_id: int) -> HttpResponse:
+    """A team's jobs, every member's, with what is left of its plan (404 to non-members).
+    Other members' prompts and videos are not shown: they stay private unless put in a
+    shared folder."""
+    mine = membership_get(request.user, team_id)
+    context = {
+        "team": mine.team,
+        "mine": mine,
+        "jobs": selectors.generation_list_for_team(mine.team_id),
+        "usage": selectors.usage_get_for_team(mine.team_id, mine.team.plan),
+        "spent": month_spend(0, team_id=mine.team_id),
+    }
+    return render(request, "generations/team_jobs.html", context)

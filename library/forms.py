@@ -9,6 +9,7 @@ from django import forms
 
 from generations.models import Video
 from media.frames import ASPECT_RATIOS, RESOLUTIONS
+from policy.models import ReviewItem
 
 SORTS = [("newest", "Newest"), ("oldest", "Oldest"), ("longest", "Longest")]
 YES_NO = [("", "Any"), ("yes", "Yes"), ("no", "No")]
@@ -67,3 +68,17 @@ class ShareForm(forms.Form):
 
 class ImportForm(forms.Form):
     archive = forms.FileField(label="A zip of your videos and images")
+
+
+class ReportForm(forms.Form):
+    """Report a shared video to the operators."""
+
+    reason = forms.ChoiceField(
+        choices=[c for c in ReviewItem.Reason.choices if c[0] != ReviewItem.Reason.REFUSALS]
+    )
+    text = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="What is wrong (optional)",
+    )

@@ -12,17 +12,33 @@ from django.db import models
 from django.utils import timezone
 
 from generations.models import Asset, Generation, Video
+from teams.models import Team
 
 
 class Folder(models.Model):
+    """A creator's folder or, with ``team``, one of a team's shared folders (``owner``: the
+    member who made it): members put their own videos in it, and every member sees them."""
+
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="folders"
+    )
     name = models.CharField(max_length=80)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["owner", "name"], name="one_folder_name_per_owner")
+            models.UniqueConstraint(
+                fields=["owner", "name"],
+                condition=models.Q(team__isnull=True),
+                name="one_folder_name_per_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["team", "name"],
+                condition=models.Q(team__isnull=False),
+                name="one_folder_name_per_team",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -20,12 +20,14 @@ from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import Exists, F, OrderBy, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from generations.models import Asset, Generation, Lineage, Video
 from generations.states import State
 from library.models import ArchiveImport, Folder, ShareLink
+from library.team_folders import may_put_in
 
 SEARCH_CONFIG = "english"
 
@@ -216,15 +218,28 @@ def uploads_page(user: User, values: dict[str, Any]) -> Page:
 
 
 def folder_list_for_user(user: User) -> list[Folder]:
-    return list(Folder.objects.filter(owner=user))
+    """The creator's own folders (not the teams' shared folders they made)."""
+    return list(Folder.objects.filter(owner=user, team__isnull=True))
 
 
 def folder_get_for_user(user: User, folder_id: object) -> Folder:
-    return get_object_or_404(Folder, pk=folder_id, owner=user)
+    return get_object_or_404(Folder, pk=folder_id, owner=user, team__isnull=True)
+
+
+def folder_get_for_move(user: User, folder_id: object) -> Folder:
+    """A folder ``user`` may move their cards into: their own, or a shared folder of a team
+    where they are not a viewer. Raises Http404 otherwise."""
+    try:
+        folder = Folder.objects.get(pk=int(str(folder_id)))
+    except (Folder.DoesNotExist, ValueError):
+        raise Http404("No such folder.") from None
+    if not may_put_in(user.pk, folder):
+        raise Http404("No such folder.")
+    return folder
 
 
 def folder_named(user: User, name: str) -> Folder | None:
-    return Folder.objects.filter(owner=user, name=name).first()
+    return Folder.objects.filter(owner=user, name=name, team__isnull=True).first()
 
 
 def import_list_recent(user: User, limit: int = 3) -> list[ArchiveImport]:

@@ -21,6 +21,8 @@ from core import storage
 from generations import services as generation_services
 from generations.models import Asset, Generation, Video
 from library.models import ArchiveImport, Entry, Folder, Preferences, ShareLink
+from library.team_folders import may_put_in
+from policy.review import video_hidden
 
 SHARE_SALT = "library.share"
 IMPORTED_FOLDER = "Imported"
@@ -152,8 +154,9 @@ def cards_move(
     generations: Iterable[Generation] = (),
     assets: Iterable[Asset] = (),
 ) -> int:
-    """Put cards in ``folder`` (None: out of any folder); returns how many."""
-    if folder is not None and folder.owner_id != owner.pk:
+    """Put cards in ``folder`` (None: out of any folder; a team's shared folder: shared with
+    its members); returns how many."""
+    if folder is not None and not may_put_in(owner.pk, folder):
         raise Http404("No such folder.")
     return int(_scope(owner, generations, assets).update(folder=folder))
 
@@ -240,7 +243,8 @@ def share_revoke(*, link: ShareLink, by: User | None = None) -> bool:
 
 
 def share_get_live(token: str) -> ShareLink:
-    """The live link a token names. Raises Http404 for a forged, revoked or expired token."""
+    """The live link a token names. Raises Http404 for a forged, revoked or expired token,
+    and for a video an operator hid (from the moment it is hidden)."""
     try:
         link_id = Signer(salt=SHARE_SALT).unsign(token)
         link = ShareLink.objects.select_related("video", "video__generation", "owner").get(
@@ -248,7 +252,7 @@ def share_get_live(token: str) -> ShareLink:
         )
     except (BadSignature, ShareLink.DoesNotExist, ValueError, ValidationError):
         raise Http404("No such link.") from None
-    if not link.is_live:
+    if not link.is_live or video_hidden(link.video_id):
         raise Http404("No such link.")
     return link
 

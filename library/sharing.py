@@ -25,7 +25,8 @@ from core.serving import serve_file
 from delivery.finishing import DeliveryPending, served_file
 from generations import selectors as generation_selectors
 from library import ratelimit, selectors, services
-from library.forms import ShareForm
+from library.forms import ReportForm, ShareForm
+from policy import review
 
 
 @login_required
@@ -135,3 +136,31 @@ def share_poster(request: HttpRequest, token: str) -> HttpResponseBase:
     except DeliveryPending:
         return _not_ready()
     return serve_file(request, link.video.poster, content_type="image/jpeg")
+
+
+@require_http_methods(["GET", "POST"])
+def share_report(request: HttpRequest, token: str) -> HttpResponse:
+    """Anyone who has the link may report the video to the operators (rate-limited per
+    address and per person)."""
+    if not ratelimit.allow(request, "page"):
+        return _too_many()
+    link = services.share_get_live(token)
+    form = ReportForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        user = request.user
+        try:
+            review.report_create(
+                video=link.video,
+                reason=form.cleaned_data["reason"],
+                text=form.cleaned_data["text"],
+                reporter_id=user.pk if user.is_authenticated else None,
+                ip=ratelimit.client_address(request),
+            )
+        except review.ReportRefused as exc:
+            form.add_error(None, str(exc))
+        else:
+            return render(request, "library/report.html", {"done": True})
+    response = render(request, "library/report.html", {"form": form, "token": token})
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    return response

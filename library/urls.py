@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from library import sharing, views
+from library import sharing, team_views, views
 
 urlpatterns = [
     path("gallery/", views.gallery, name="gallery"),
@@ -34,4 +34,23 @@ urlpatterns = [
     path("s/<str:token>/", sharing.share_public, name="share_public"),
     path("s/<str:token>/file/", sharing.share_file, name="share_file"),
     path("s/<str:token>/poster/", sharing.share_poster, name="share_poster"),
+    path("s/<str:token>/report/", sharing.share_report, name="share_report"),
+    path("teams/<int:team_id>/folders/", team_views.folders, name="team_folders"),
+    path("teams/<int:team_id>/folders/new/", team_views.folder_create, name="team_folder_create"),
+    path("teams/<int:team_id>/folders/<int:folder_id>/", team_views.folder, name="team_folder"),
+    path(
+        "teams/<int:team_id>/folders/<int:folder_id>/delete/",
+        team_views.folder_delete,
+        name="team_folder_delete",
+    ),
+    path(
+        "teams/<int:team_id>/videos/<uuid:video_id>/file/",
+        team_views.video_file,
+        name="team_video_file",
+    ),
+    path(
+        "teams/<int:team_id>/videos/<uuid:video_id>/report/",
+        team_views.video_report,
+        name="team_video_report",
+    ),
 ]

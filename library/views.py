@@ -26,6 +26,7 @@ from library.cards import generation_cards, upload_cards
 from library.forms import FilterForm, FolderForm, ImportForm
 from library.importing import archive_import_start
 from library.models import Preferences
+from library.team_folders import folders_to_share_into
 from library.zips import zip_response
 
 
@@ -48,6 +49,7 @@ def _grid_context(
         "form": form,
         "values": values,
         "folders": folders,
+        "team_folders": folders_to_share_into(request.user),
         "current_folder": current,
         "default_folder_id": default,
         "older_query": _query(values, page=values.get("page", 1) + 1),
@@ -232,7 +234,7 @@ def bulk(request: AuthedRequest) -> HttpResponseBase:
         messages.success(request, f"{n} {'starred' if action == 'favourite' else 'unstarred'}.")
     elif action == "move":
         raw = request.POST.get("folder", "")
-        folder = selectors.folder_get_for_user(request.user, raw) if raw else None
+        folder = selectors.folder_get_for_move(request.user, raw) if raw else None
         n = services.cards_move(
             owner=request.user, folder=folder, generations=generations, assets=assets
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 from policy.faces import count_faces_in_file
 from policy.models import PolicySettings, Refusal, Rule
 from policy.moderation import ModerationUnavailable, moderate, over_threshold
+from policy.review import refusals_check
 from policy.rules import RuleSpec, first_match
 
 logger = logging.getLogger(__name__)
@@ -29,10 +30,12 @@ class PolicyRefused(Exception):
 
 def refusal_log(*, stage: str, rule: str, reason: str, user_id: int | None, excerpt: str) -> None:
     """Log one refusal (also a provider's, at the output stage, which keeps its job's
-    ``rejected`` state)."""
+    ``rejected`` state); past the operator's count within the window, the account's
+    generation is suspended until reviewed (``policy.review.refusals_check``)."""
     Refusal.objects.create(
         user_id=user_id, stage=stage, rule=rule[:200], reason=reason[:200], excerpt=excerpt[:2000]
     )
+    refusals_check(user_id)
 
 
 def _refuse(*, stage: str, rule: str, reason: str, user_id: int | None, excerpt: str) -> None:

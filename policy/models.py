@@ -1,7 +1,13 @@
 """The operator's content policy: PolicySettings (one row: the moderation endpoint, its
-outage fallback, the face check), Rule (blocked words, phrases or regular expressions, for
-every language or one), CategoryThreshold (per moderation category), and Refusal (the log
-of every refusal, with its stage and rule)."""
+outage fallback, the face check, when repeated refusals suspend an account, how many
+reports a person may send), Rule (blocked words, phrases or regular expressions, for every
+language or one), CategoryThreshold (per moderation category), Refusal (the log of every
+refusal, with its stage and rule); and the review side: ReviewItem (a report of a shared
+video, or an automatic flag, in the operators' queue), HiddenVideo (a video an operator
+took down) and Notice (what the creator is told in the app).
+
+Reviews point at generations' Video and the accounts' users by name only (no import): the
+policy sits below generations in the layers, and generations calls it."""
 
 from __future__ import annotations
 
@@ -56,6 +62,17 @@ class PolicySettings(models.Model):
     )
     face_reason = models.CharField(
         max_length=200, default="Images of real people's faces are not allowed here."
+    )
+    refusals_before_suspension = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Suspend generation for an account refused more than this many times within "
+        "the window below, until an operator reviews it; 0 = never.",
+    )
+    refusal_window_minutes = models.PositiveIntegerField(
+        default=60, help_text="The window the refusals above are counted in."
+    )
+    reports_per_hour = models.PositiveSmallIntegerField(
+        default=5, help_text="Reports one person (or one address) may send in an hour."
     )
 
     class Meta:
@@ -154,3 +171,111 @@ class Refusal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stage}: {self.rule}"
+
+
+class ReviewItem(models.Model):
+    """One thing in the operators' review queue: a report of a shared video (by a member of
+    the team it is shared with, or anyone with its share link), or an automatic flag (an
+    account suspended after repeated refusals)."""
+
+    class Kind(models.TextChoices):
+        REPORT = "report", "Report"
+        FLAG = "flag", "Automatic flag"
+
+    class Reason(models.TextChoices):
+        SEXUAL = "sexual", "Sexual content"
+        VIOLENCE = "violence", "Violence or gore"
+        HATE = "hate", "Hate or harassment"
+        SELF_HARM = "self-harm", "Self-harm"
+        REAL_PERSON = "real-person", "Shows a real person without consent"
+        ILLEGAL = "illegal", "Illegal content"
+        SPAM = "spam", "Spam or misleading"
+        OTHER = "other", "Something else"
+        REFUSALS = "refusals", "Repeated policy refusals"
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    class Outcome(models.TextChoices):
+        NONE = "", "—"
+        HIDDEN = "hidden", "Video hidden"
+        RESTORED = "restored", "Video restored"
+        SUSPENDED = "suspended", "Creator suspended"
+        REINSTATED = "reinstated", "Creator reinstated"
+        DISMISSED = "dismissed", "Dismissed"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    text = models.TextField(blank=True, max_length=2000)
+    video = models.ForeignKey(
+        "generations.Video",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="review_items",
+    )
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews_about"
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reports_sent",
+    )
+    reporter_ip = models.GenericIPAddressField(null=True, blank=True)
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.OPEN, db_index=True
+    )
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True, default="")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "review item"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.get_reason_display()}"
+
+
+class HiddenVideo(models.Model):
+    """A video an operator hid: its share links answer 404 and it leaves the team folders
+    it was shared in, until restored (the row is deleted then)."""
+
+    video = models.OneToOneField("generations.Video", on_delete=models.CASCADE, related_name="+")
+    hidden_at = models.DateTimeField(auto_now_add=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"hidden video {self.video_id}"
+
+
+class Notice(models.Model):
+    """Something the studio tells one creator in the app (a video hidden or restored,
+    generation suspended or reinstated); shown on every page until they dismiss it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices"
+    )
+    text = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]

@@ -20,6 +20,8 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
+    path("", include("teams.urls")),
+    path("", include("policy.urls")),
     path("", include("api.urls")),
     path("", include("delivery.urls")),
     path("", include("providers.openai_compat.urls")),

@@ -19,48 +19,71 @@ from accounts.signup import generate_refusal
 from generations.models import Generation
 from generations.pricing import estimate_text, money, month_spend, price_quote
 from generations.selectors import generation_count_priority, generation_count_since
-from generations.services.admission import generation_admit_locked
+from generations.services.admission import generation_admit_plan_locked
 from generations.services.assets import video_delete
 from generations.services.lineage import lineage_record
 from generations.services.pipeline import generation_cancel_at_provider
 from generations.services.transitions import generation_end, generation_transition
 from generations.spec import GenerationSpec, spec_validate
 from generations.states import State
+from teams.services import team_for_generate
 
 
 def generation_create(*, owner: User, spec: GenerationSpec) -> Generation:
-    """Validate ``spec`` against its provider and the owner's plan, save the generation as
-    queued and, when the plan has a free concurrent-job slot, send it to the workers once
+    """Validate ``spec`` against its provider and the plan it runs on, save the generation
+    as queued and, when the plan has a free concurrent-job slot, send it to the workers once
     the transaction commits (otherwise it waits in the queue for one). A priority request
     with no priority generations left this month runs on the standard queue. An account
-    still on the waitlist (or refused, or with its e-mail unconfirmed) and one past its
-    plan's jobs per day are refused. Raises ValidationError with plain messages keyed by
-    form field; nothing is saved then."""
+    still on the waitlist (or refused, suspended, or with its e-mail unconfirmed) and one
+    past its plan's jobs per day are refused.
+
+    The plan is the owner's own, or with ``spec.team_id`` the team's: then the team's quotas
+    and spend are counted (every member's team jobs) under the team's row lock, and only
+    its members who are not viewers may generate. Raises ValidationError with plain messages
+    keyed by form field; nothing is saved then."""
     account = account_get_for_user(owner)
     if (why := generate_refusal(account)) is not None:
         raise ValidationError({NON_FIELD_ERRORS: why})
-    spec = spec_validate(spec, owner_id=owner.pk, plan=account.plan)
+    team_id = spec.team_id
+    plan = account.plan
+    if team_id is not None:  # checked again under the lock below
+        plan = team_for_generate(team_id, owner.pk, lock=False).plan
+    spec = spec_validate(spec, owner_id=owner.pk, plan=plan)
     now = timezone.now()
     with transaction.atomic():
         # Held until commit: the counts and the admission below cannot race.
-        account = account_lock(owner.pk)
-        per_day = account.plan.jobs_per_day
+        if team_id is None:
+            plan = account_lock(owner.pk).plan
+            whose = f"Your {plan.name} plan"
+        else:
+            team = team_for_generate(team_id, owner.pk)
+            plan = team.plan
+            whose = f"{team.name}'s {plan.name} plan"
+        per_day = plan.jobs_per_day
         if per_day is not None and (
-            generation_count_since(owner.pk, now - timedelta(days=1)) >= per_day
+            generation_count_since(owner.pk, now - timedelta(days=1), team_id=team_id) >= per_day
         ):
             raise ValidationError(
                 {
-                    NON_FIELD_ERRORS: f"Your {account.plan.name} plan starts up to {per_day} "
+                    NON_FIELD_ERRORS: f"{whose} starts up to {per_day} "
                     "generations a day: try again later."
                 }
             )
         priority, downgraded = spec.priority, False
-        limit = account.plan.priority_per_month
-        if priority and limit is not None and generation_count_priority(owner.pk, now) >= limit:
+        limit = plan.priority_per_month
+        if (
+            priority
+            and limit is not None
+            and generation_count_priority(owner.pk, now, team_id=team_id) >= limit
+        ):
             priority, downgraded = False, True
         fields = spec.model_fields()
         fields["priority"] = priority
-        fields.update(_cost_locked(account.plan.monthly_spend_cap, spec, owner_id=owner.pk))
+        fields.update(
+            _cost_locked(
+                plan.monthly_spend_cap, spec, owner_id=owner.pk, team_id=team_id, whose=whose
+            )
+        )
         if spec.seed is None:
             fields["seed"] = random.randrange(2**31)
         generation = Generation.objects.create(owner=owner, **fields)
@@ -74,28 +97,39 @@ def generation_create(*, owner: User, spec: GenerationSpec) -> Generation:
             else "queued",
             queued_at=now,
         )
-        generation_admit_locked(account, created=generation.pk)
+        generation_admit_plan_locked(
+            plan, owner_id=owner.pk, team_id=team_id, created=generation.pk
+        )
         generation.refresh_from_db()
     return generation
 
 
-def _cost_locked(cap: Decimal | None, spec: GenerationSpec, *, owner_id: int) -> dict[str, object]:
+def _cost_locked(
+    cap: Decimal | None,
+    spec: GenerationSpec,
+    *,
+    owner_id: int,
+    team_id: int | None = None,
+    whose: str = "your plan",
+) -> dict[str, object]:
     """The job's estimated cost, refused (ValidationError) when it would take the creator
-    past the plan's monthly spend cap. Called holding the account lock, so simultaneous
-    requests are counted one after another."""
+    (the team) past the plan's monthly spend cap. Called holding the plan holder's lock, so
+    simultaneous requests are counted one after another."""
     quote = price_quote(spec.provider, spec.model)
     if quote is None:
         return {}
     estimate = quote.cost(seconds=spec.seconds, variations=spec.variations)
     if cap is not None:
-        spent = month_spend(owner_id)
+        spent = month_spend(owner_id, team_id=team_id)
         if spent + estimate > cap:
             text = estimate_text(
                 estimate, quote.currency, seconds=spec.seconds, variations=spec.variations
             )
+            holder = "you" if team_id is None else "the team"
             raise ValidationError(
                 {
-                    "provider": f"This job ({text}) would take you past your plan's monthly "
+                    "provider": f"This job ({text}) would take {holder} past "
+                    f"{'your plan' if team_id is None else whose}'s monthly "
                     f"spend cap of {money(cap, 'USD')} ({money(spent, 'USD')} spent so far)."
                 }
             )

@@ -403,8 +403,10 @@ def generation_reap() -> dict[str, int]:
                 transaction.on_commit(functools.partial(generation_cancel_at_provider, generation))
     stalled_before = now - timedelta(seconds=settings.STUDIO_JOB_STALL_SECONDS)
     waiting = active.filter(state=State.QUEUED, admitted_at__isnull=True)
-    for owner_id in set(waiting.values_list("owner_id", flat=True)):
-        counts["resumed"] += generation_admit_waiting(owner_id)
+    for owner_id, team_id in sorted(
+        set(waiting.values_list("owner_id", "team_id")), key=lambda pair: (pair[1] or 0, pair[0])
+    ):
+        counts["resumed"] += generation_admit_waiting(owner_id, team_id)
     for generation in active.filter(updated_at__lt=stalled_before, admitted_at__isnull=False):
         touched = Generation.objects.filter(
             pk=generation.pk, state=generation.state, updated_at=generation.updated_at

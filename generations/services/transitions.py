@@ -59,9 +59,9 @@ def generation_transition(
         if moved != 1:
             return False
         # One read serves the stage metric and the freed slot.
-        owner_id, provider = Generation.objects.values_list("owner_id", "provider").get(
-            pk=generation_id
-        )
+        owner_id, team_id, provider = Generation.objects.values_list(
+            "owner_id", "team_id", "provider"
+        ).get(pk=generation_id)
         entered = (
             GenerationEvent.objects.filter(generation_id=generation_id, to_state=from_state)
             .order_by("-at", "-id")
@@ -78,7 +78,7 @@ def generation_transition(
         if entered is not None:
             _observe_stage(provider, from_state, (now - entered).total_seconds())
         if to_state in FINAL_STATES:
-            transaction.on_commit(lambda: generation_admit_waiting(owner_id))
+            transaction.on_commit(lambda: generation_admit_waiting(owner_id, team_id))
             generation_ended.send(Generation, generation_id=generation_id, state=to_state)
         if to_state == State.REJECTED:
             _log_provider_refusal(generation_id, fields)
