@@ -31,7 +31,7 @@ from api.models import ApiKey
 from api.openapi import openapi_document
 from api.protocol import poll_after_ms, video_object
 from api.ratelimit import rate_take
-from core.serving import serve_file
+from core.serving import serve_bytes, serve_file
 from delivery import finishing
 from generations.models import Generation
 from generations.states import State
@@ -272,7 +272,7 @@ def video_content(request: ApiRequest, video_id: str) -> HttpResponseBase:
         data = content.still_bytes(video, served, variant)
     except MediaError:
         raise not_found("content") from None
-    return HttpResponse(data, content_type=content.CONTENT_TYPES[variant])
+    return serve_bytes(request, data, content_type=content.CONTENT_TYPES[variant])
 
 
 @api_view("POST", creates=True)

@@ -10,11 +10,12 @@ import av
 import httpx2
 import openai
 import pytest
+from PIL import Image
 
 from accounts.plans import account_get_for_user
 from generations.models import Generation
 from generations.states import State
-from tests.api.conftest import sdk
+from tests.api.conftest import fetch_in_ranges, sdk
 from tests.factories import make_generation
 from tests.pipeline import make_finished
 
@@ -101,17 +102,24 @@ def test_delete_removes_the_video_and_its_files(studio, user, key):
         client.videos.retrieve(_vid(generation))
 
 
-def test_content_is_range_capable_and_decodes(studio, user, key):
+def test_every_content_variant_is_streamed_and_range_capable(studio, user, key):
     generation = make_finished(user)
     client = sdk(studio, key)
-    whole = client.videos.download_content(_vid(generation)).read()
+    vid = _vid(generation)
+    whole = client.videos.download_content(vid).read()
     with av.open(io.BytesIO(whole)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 24
-    ranged = httpx2.get(
-        f"{studio.base_url}/videos/{_vid(generation)}/content",
-        headers={"Authorization": f"Bearer {key}", "Range": "bytes=0-99"},
-    )
-    assert ranged.status_code == 206 and ranged.content == whole[:100]
+    for variant, kind in (("video", None), ("thumbnail", "WEBP"), ("spritesheet", "JPEG")):
+        url = f"{studio.base_url}/videos/{vid}/content?variant={variant}"
+        body, joined = fetch_in_ranges(url, key)
+        assert joined == body, variant
+        if kind is None:
+            assert body == whole
+        else:
+            assert body == client.videos.download_content(vid, variant=variant).read()
+            with Image.open(io.BytesIO(joined)) as image:
+                assert image.format == kind
+                image.load()  # the joined ranges are the whole, decodable image
 
 
 def test_another_owners_video_is_a_404_on_every_route(studio, user, other_user, key):
