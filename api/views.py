@@ -29,7 +29,7 @@ from api.errors import ApiError, error_response, not_found
 from api.keys import apikey_authenticate
 from api.models import ApiKey
 from api.openapi import openapi_document
-from api.protocol import poll_after_ms, video_object
+from api.protocol import generation_pk, poll_after_ms, video_object
 from api.ratelimit import rate_take
 from core.serving import serve_bytes, serve_file
 from delivery import finishing
@@ -204,10 +204,14 @@ def _list(request: ApiRequest) -> HttpResponseBase:
     rows = Generation.objects.filter(owner=request.api_key.owner).exclude(state=State.DRAFT)
     after = request.GET.get("after")
     if after:
+        if generation_pk(after) is None:
+            raise ApiError(400, "'after' must be a video id (video_...).", param="after")
         try:
             cursor = services.generation_for(request.api_key.owner, after)
-        except ApiError:
-            raise ApiError(400, "'after' names no video of yours.", param="after") from None
+        except ApiError:  # none, or another owner's: the same 404 as on every route
+            raise ApiError(
+                404, "'after' names no video of yours.", param="after", code="not_found"
+            ) from None
         if order == "desc":
             rows = rows.filter(
                 Q(created_at__lt=cursor.created_at)

@@ -261,3 +261,63 @@ def test_rate_limits_answer_429_with_retry_after_and_headers(studio, user, key):
         client.videos.list()
     assert caught.value.response.headers["x-ratelimit-remaining-requests"] == "0"
     assert Generation.objects.count() == 1
+
+
+def test_every_routes_errors_raise_the_sdks_exception_classes(studio, user, other_user, key):
+    """Beyond create's (above): each refusal on each route, through the SDK, is the class
+    its status maps to, with OpenAI's error body; nothing is made by any of them."""
+    client = sdk(studio, key)
+    done = make_finished(user)
+    queued = make_generation(user, state=State.QUEUED)
+    theirs = make_generation(other_user, state=State.SUCCEEDED)
+    before = Generation.objects.count()
+    wrong = sdk(studio, "sk-studio-" + "x" * 43)
+    cases = [
+        (openai.AuthenticationError, "invalid_api_key", lambda: wrong.videos.list()),
+        (openai.AuthenticationError, "invalid_api_key", lambda: wrong.videos.retrieve(_vid(done))),
+        (openai.BadRequestError, "limit", lambda: client.videos.list(limit=0)),
+        (openai.BadRequestError, "order", lambda: client.videos.list(order="up")),  # type: ignore[arg-type]
+        (openai.BadRequestError, "after", lambda: client.videos.list(after="video_x")),
+        (openai.NotFoundError, "after", lambda: client.videos.list(after=_vid(theirs))),
+        (
+            openai.BadRequestError,
+            "video_not_ready",
+            lambda: client.videos.download_content(_vid(queued)),
+        ),
+        (
+            openai.BadRequestError,
+            "variant",
+            lambda: client.videos.download_content(_vid(done), variant="poster"),  # type: ignore[arg-type]
+        ),
+        (openai.BadRequestError, "prompt", lambda: client.videos.remix(_vid(done), prompt=" ")),
+        (openai.BadRequestError, "video_id", lambda: client.videos.remix(_vid(queued), prompt="x")),
+        (
+            openai.BadRequestError,
+            "video",
+            lambda: client.post("/videos/extensions", body={"prompt": "more"}, cast_to=object),
+        ),
+        (
+            openai.BadRequestError,
+            "prompt",
+            lambda: client.post(
+                "/videos/edits", body={"video": {"id": _vid(done)}}, cast_to=object
+            ),
+        ),
+        (openai.NotFoundError, "unknown_url", lambda: client.get("/files", cast_to=object)),
+    ]
+    for exc_class, what, call in cases:
+        with pytest.raises(exc_class) as caught:
+            call()
+        assert what in (caught.value.param, caught.value.code), (what, caught.value.body)
+        assert set(caught.value.body) == {"message", "type", "param", "code"}
+        assert caught.value.body["message"]
+    assert Generation.objects.count() == before
+
+
+def test_a_deactivated_owners_key_is_refused_at_once(studio, user, key):
+    client = sdk(studio, key)
+    assert client.videos.list().data == []
+    user.is_active = False
+    user.save()
+    with pytest.raises(openai.AuthenticationError):
+        client.videos.list()
