@@ -128,11 +128,14 @@ def apikey_authenticate(secret: str) -> ApiKey | None:
     """The active key with this secret (its owner loaded), or None; notes its use."""
     if not secret.startswith(KEY_PREFIX) or len(secret) > 200:
         return None
-    key = (
+    # One query on every request, never a cached answer: a key revoked or an owner
+    # deactivated by any means is refused at once. Unordered, so that it compiles cheaply.
+    found = (
         ApiKey.objects.select_related("owner__account__plan")
         .filter(hashed=key_hash(secret), revoked_at__isnull=True, owner__is_active=True)
-        .first()
+        .order_by()[:1]
     )
+    key = next(iter(found), None)
     if key is None:
         return None
     now = timezone.now()

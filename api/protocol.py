@@ -107,9 +107,13 @@ def video_object(generation: Generation) -> dict[str, Any]:
             or ("The job was canceled." if generation.state == State.CANCELED else "Failed."),
         }
     remixed_from = None
-    source = generation.source_video
-    if generation.operation == Generation.Operation.REMIX and source is not None:
-        remixed_from = VIDEO_ID_PREFIX + source.generation_id.hex
+    if generation.operation == Generation.Operation.REMIX and generation.source_video_id:
+        # Read with the generation where it was fetched for the protocol (no second row).
+        source_generation = getattr(generation, "source_generation_id", None)
+        if source_generation is None and generation.source_video is not None:
+            source_generation = generation.source_video.generation_id
+        if source_generation is not None:
+            remixed_from = VIDEO_ID_PREFIX + source_generation.hex
     finished = generation.finished_at if generation.is_final else None
     return {
         "id": video_id(generation),

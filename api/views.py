@@ -201,7 +201,7 @@ def _list(request: ApiRequest) -> HttpResponseBase:
     order = request.GET.get("order", "desc")
     if order not in ("asc", "desc"):
         raise ApiError(400, "'order' must be 'asc' or 'desc'.", param="order")
-    rows = Generation.objects.filter(owner=request.api_key.owner).exclude(state=State.DRAFT)
+    rows = services.generations_for_protocol(request.api_key.owner).exclude(state=State.DRAFT)
     after = request.GET.get("after")
     if after:
         if generation_pk(after) is None:
@@ -223,7 +223,7 @@ def _list(request: ApiRequest) -> HttpResponseBase:
                 | Q(created_at=cursor.created_at, pk__gt=cursor.pk)
             )
     ordering = ["-created_at", "-pk"] if order == "desc" else ["created_at", "pk"]
-    page = list(rows.select_related("source_video").order_by(*ordering)[: limit + 1])
+    page = list(rows.order_by(*ordering)[: limit + 1])
     data = [video_object(g) for g in page[:limit]]
     return JsonResponse(
         {
