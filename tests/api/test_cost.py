@@ -1,12 +1,13 @@
 """What a /v1/ request costs: a retrieve is two queries (the key, checked afresh every time,
 and the video with its source's generation id in the same row), a page of the list is two
 however many videos (remixes among them) it holds; the per-key rate counters take one Redis
-round trip each and count across processes."""
+round trip each and count across processes; the poll hint keeps retrieves per job few."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,9 +15,11 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
+from django.utils import timezone
 
 from api.errors import ApiError
 from api.keys import apikey_create
+from api.protocol import poll_after_ms
 from api.ratelimit import rate_take
 from generations.models import Generation
 from generations.states import State
@@ -109,3 +112,31 @@ def test_rate_counters_on_redis_take_one_round_trip_and_are_shared(redis_cache, 
     with pytest.raises(ApiError) as caught:
         rate_take(key_id, "requests", 3)
     assert caught.value.status == 429 and caught.value.headers["Retry-After"]
+
+
+def test_the_poll_hint_follows_the_jobs_expected_remaining_time(user):
+    """Fewer retrieves per job: a job still waiting (for a slot, or in the provider's own
+    queue with no progress yet) is polled at a quarter of its wait so far; a rendering one
+    at half the time its progress rate says is left; an ended one not at all."""
+    now = timezone.now()
+
+    def hint(state: str, progress: int, waited: float, rendering: float = 0) -> int | None:
+        generation = make_generation(
+            user,
+            state=state,
+            progress=progress,
+            queued_at=now - timedelta(seconds=waited),
+            started_at=now - timedelta(seconds=rendering) if rendering else None,
+        )
+        return poll_after_ms(generation)
+
+    assert hint(State.QUEUED, 0, waited=2) == 1000
+    assert 9_900 <= hint(State.QUEUED, 0, waited=40) <= 10_100
+    # Submitted, but the provider has not started it: still a wait, not a 5 s render.
+    assert 9_900 <= hint(State.RUNNING, 5, waited=40, rendering=38) <= 10_100
+    assert hint(State.RUNNING, 5, waited=400, rendering=390) == 20_000
+    # Half done after 4 s: about 4 s left, next look in about 2 s.
+    assert 1_900 <= hint(State.RUNNING, 45, waited=9, rendering=4) <= 2_100
+    assert hint(State.RUNNING, 84, waited=9, rendering=4) == 200
+    assert hint(State.FINISHING, 90, waited=9, rendering=4) == 500
+    assert hint(State.SUCCEEDED, 100, waited=9, rendering=4) is None
