@@ -138,7 +138,8 @@ def poll_after_ms(generation: Generation) -> int | None:
     has ended. Rendering (its progress has moved into the provider's span): half the time
     the progress rate says is left (0.2–5 s). Waiting, for a slot, a worker or the
     provider's own queue (running, but no progress reported yet): a quarter of the time it
-    has waited so far (1–20 s), so a long queue is not polled every few seconds."""
+    has waited so far (1–20 s), so a long queue is not polled every few seconds. Saving
+    and finishing: a quarter of the time since it last moved (0.5–5 s)."""
     if generation.is_final:
         return None
     now = timezone.now()
@@ -149,7 +150,10 @@ def poll_after_ms(generation: Generation) -> int | None:
         remaining = elapsed * (1 - done) / done
         return int(min(5000, max(200, remaining * 1000 / 2)))
     if generation.state in (State.DOWNLOADING, State.FINISHING):
-        return 500
+        # Saving and finishing the file: a quarter of the time since the job last moved
+        # (0.5–5 s); finishing waits its turn behind renders on a busy worker.
+        still = (now - generation.updated_at).total_seconds()
+        return int(min(5000, max(500, still * 1000 / 4)))
     waited = (now - (generation.queued_at or generation.created_at)).total_seconds()
     return int(min(20_000, max(1000, waited * 1000 / 4)))
 

@@ -139,4 +139,8 @@ def test_the_poll_hint_follows_the_jobs_expected_remaining_time(user):
     assert 1_900 <= hint(State.RUNNING, 45, waited=9, rendering=4) <= 2_100
     assert hint(State.RUNNING, 84, waited=9, rendering=4) == 200
     assert hint(State.FINISHING, 90, waited=9, rendering=4) == 500
+    finishing = make_generation(user, state=State.FINISHING, progress=94)
+    Generation.objects.filter(pk=finishing.pk).update(updated_at=now - timedelta(seconds=12))
+    finishing.refresh_from_db()
+    assert 2_900 <= (poll_after_ms(finishing) or 0) <= 3_100  # finishing waits its turn
     assert hint(State.SUCCEEDED, 100, waited=9, rendering=4) is None
