@@ -48,12 +48,12 @@ def apikey_create(
     by: User | AnonymousUser | None = None,
     request: HttpRequest | None = None,
     via: str = "settings",
-    **detail: str,
+    command: dict[str, str] | None = None,
 ) -> NewKey:
     """Make a key for ``owner``; the returned secret is the only copy there will be.
     Recorded as ``api_key.created``: ``by`` (default: the request's user), from where
-    (the request's address; a command records ``via="command"`` and who ran it in
-    ``detail``)."""
+    (the request's address; a command records ``via="command"`` and who ran it, where,
+    as ``command``)."""
     for _ in range(5):
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
         try:
@@ -64,7 +64,7 @@ def apikey_create(
                     prefix=secret[:PREFIX_LENGTH],
                     hashed=key_hash(secret),
                 )
-                _record("api_key.created", key, by=by, request=request, via=via, **detail)
+                _record("api_key.created", key, by=by, request=request, via=via, command=command)
         except IntegrityError:
             continue  # the prefix is taken: draw again
         return NewKey(key=key, secret=secret)
@@ -77,7 +77,7 @@ def apikey_revoke(
     by: User | AnonymousUser | None = None,
     request: HttpRequest | None = None,
     via: str = "settings",
-    **detail: str,
+    command: dict[str, str] | None = None,
 ) -> bool:
     """Revoke a key at once (the next request with it is a 401). False if it was revoked.
     Recorded as ``api_key.revoked``, as ``apikey_create`` records."""
@@ -88,7 +88,7 @@ def apikey_revoke(
             )
         )
         if revoked:
-            _record("api_key.revoked", key, by=by, request=request, via=via, **detail)
+            _record("api_key.revoked", key, by=by, request=request, via=via, command=command)
     return revoked
 
 
@@ -99,7 +99,7 @@ def _record(
     by: User | AnonymousUser | None,
     request: HttpRequest | None,
     via: str,
-    **detail: str,
+    command: dict[str, str] | None,
 ) -> None:
     """The audit record of a key made or revoked; never its secret or its hash."""
     audit.record(
@@ -112,7 +112,7 @@ def _record(
         prefix=key.prefix,
         name=key.name,
         via=via,
-        **detail,
+        command=command,
     )
 
 

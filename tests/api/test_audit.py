@@ -45,6 +45,7 @@ def test_keys_made_and_revoked_on_settings_are_recorded_without_their_secret(own
         assert key.prefix in record.target_repr and "render bot" in record.target_repr
         assert (record.ip, record.user_agent) == ("203.0.113.9", "KeyMaker/2")
         assert record.detail["prefix"] == key.prefix and record.detail["via"] == "settings"
+        assert record.detail["command"] is None
         assert record.detail["owner"] == "ada" and _recent(record)
         text = str(record.detail) + record.target_repr
         assert (
@@ -78,8 +79,10 @@ def test_the_command_records_who_ran_it_and_where(user):
         record = _only(action)
         assert (record.actor_id, record.actor_name, record.ip) == (None, "system", None)
         assert record.detail["via"] == "command" and record.detail["prefix"] == prefix
-        assert record.detail["os_user"] == getpass.getuser()
-        assert record.detail["host"] == socket.gethostname()
+        assert record.detail["command"] == {
+            "os_user": getpass.getuser(),
+            "host": socket.gethostname(),
+        }
         assert record.detail["owner"] == "ada" and _recent(record)
         assert out.getvalue().strip() not in str(record.detail)
 

@@ -39,7 +39,7 @@ class Command(BaseCommand):
         if options["action"] == "create":
             user, made = User.objects.get_or_create(username=options["user"])
             account_get_for_user(user)  # on the default plan, as a sign-up would be
-            key = apikey_create(owner=user, name=options["name"], via="command", **_who())
+            key = apikey_create(owner=user, name=options["name"], via="command", command=_who())
             if made:
                 self.stderr.write(f"Made user {user.username}.")
             self.stdout.write(key.secret)
@@ -48,6 +48,6 @@ class Command(BaseCommand):
         keys = list(ApiKey.objects.filter(prefix__startswith=prefix)[:2]) if prefix else []
         if len(keys) != 1:
             raise CommandError(f"No single key has the prefix {prefix!r}.")
-        if not apikey_revoke(key=keys[0], via="command", **_who()):
+        if not apikey_revoke(key=keys[0], via="command", command=_who()):
             raise CommandError(f"Key {keys[0].prefix} was already revoked.")
         self.stdout.write(f"Revoked {keys[0].prefix}.")
