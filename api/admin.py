@@ -27,7 +27,10 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        count = sum(apikey_revoke(key=key) for key in queryset)
+        count = sum(
+            apikey_revoke(key=key, by=request.user, request=request, via="admin")
+            for key in queryset.select_related("owner")
+        )
         self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
 
 
@@ -36,6 +39,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
     list_display = ("url", "owner", "event_types", "enabled", "created_at")
     list_select_related = ("owner",)
     readonly_fields = ("secret", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # creators register endpoints on the Settings page (URL checked, secret made)
 
 
 @admin.register(WebhookDelivery)

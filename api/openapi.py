@@ -23,6 +23,10 @@ def _errors(*codes: str) -> dict[str, Any]:
     return {code: {"$ref": "#/components/responses/Error"} for code in codes}
 
 
+_BINARY = {
+    kind: {"schema": {"type": "string", "format": "binary"}}
+    for kind in ("video/mp4", "image/webp", "image/jpeg")
+}
 _VIDEO_ID = {
     "name": "video_id",
     "in": "path",
@@ -175,21 +179,23 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                 "enum": ["video", "thumbnail", "spritesheet"],
                             },
                         },
+                        {
+                            "name": "Range",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string"},
+                            "description": "One byte range, bytes=a-b, bytes=a- or bytes=-n "
+                            "(every variant).",
+                        },
                     ],
                     "responses": {
                         "200": {
                             "description": "The bytes: MP4, WebP thumbnail or JPEG spritesheet.",
-                            "content": {
-                                "video/mp4": {"schema": {"type": "string", "format": "binary"}},
-                                "image/webp": {"schema": {"type": "string", "format": "binary"}},
-                                "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
-                            },
+                            "content": _BINARY,
                         },
                         "206": {
-                            "description": "A byte range of the video.",
-                            "content": {
-                                "video/mp4": {"schema": {"type": "string", "format": "binary"}}
-                            },
+                            "description": "The byte range asked for, of any variant.",
+                            "content": _BINARY,
                         },
                         "416": {"description": "The range is outside the file."},
                         "503": {"$ref": "#/components/responses/Error"},

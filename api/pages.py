@@ -65,7 +65,9 @@ def key_create(request: AuthedRequest) -> HttpResponse:
     form = KeyForm(request.POST)
     if not form.is_valid():
         return _page(request, key_form=form)
-    made = apikey_create(owner=request.user, name=form.cleaned_data["name"])
+    made = apikey_create(
+        owner=request.user, name=form.cleaned_data["name"], by=request.user, request=request
+    )
     # The secret is shown in this answer only: never stored, never shown again.
     return _page(request, new_secret=made.secret)
 
@@ -74,7 +76,7 @@ def key_create(request: AuthedRequest) -> HttpResponse:
 @require_POST
 def key_revoke(request: AuthedRequest, key_id: int) -> HttpResponse:
     key = apikey_get_for_user(request.user, key_id)
-    if apikey_revoke(key=key):
+    if apikey_revoke(key=key, by=request.user, request=request):
         messages.success(request, f"Key {key.prefix}… revoked.")
     return redirect("api_settings")
 
@@ -89,6 +91,8 @@ def webhook_create(request: AuthedRequest) -> HttpResponse:
                 owner=request.user,
                 url=form.cleaned_data["url"],
                 event_types=form.cleaned_data["event_types"],
+                by=request.user,
+                request=request,
             )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
@@ -103,7 +107,7 @@ def webhook_create(request: AuthedRequest) -> HttpResponse:
 @require_POST
 def webhook_delete(request: AuthedRequest, endpoint_id: int) -> HttpResponse:
     endpoint = webhooks.endpoint_get_for_user(request.user, endpoint_id)
-    endpoint.delete()
+    webhooks.endpoint_delete(endpoint=endpoint, by=request.user, request=request)
     messages.success(request, "Endpoint removed.")
     return redirect("api_settings")
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from api.errors import ApiError
 from generations.models import DEFAULT_FPS, Generation
+from generations.services.pipeline import PROGRESS_RUNNING_SPAN
 from generations.spec import GenerationSpec
 from generations.states import State
 from media.frames import ASPECT_RATIOS, RESOLUTIONS, frame_size
@@ -107,9 +108,13 @@ def video_object(generation: Generation) -> dict[str, Any]:
             or ("The job was canceled." if generation.state == State.CANCELED else "Failed."),
         }
     remixed_from = None
-    source = generation.source_video
-    if generation.operation == Generation.Operation.REMIX and source is not None:
-        remixed_from = VIDEO_ID_PREFIX + source.generation_id.hex
+    if generation.operation == Generation.Operation.REMIX and generation.source_video_id:
+        # Read with the generation where it was fetched for the protocol (no second row).
+        source_generation = getattr(generation, "source_generation_id", None)
+        if source_generation is None and generation.source_video is not None:
+            source_generation = generation.source_video.generation_id
+        if source_generation is not None:
+            remixed_from = VIDEO_ID_PREFIX + source_generation.hex
     finished = generation.finished_at if generation.is_final else None
     return {
         "id": video_id(generation),
@@ -130,19 +135,25 @@ def video_object(generation: Generation) -> dict[str, Any]:
 
 def poll_after_ms(generation: Generation) -> int | None:
     """A hint for the next retrieve from the job's expected remaining time; None once it
-    has ended. Running: half the time its progress rate says is left (0.2–5 s). Waiting
-    for a slot or a worker: a quarter of the time it has waited so far (1–20 s), so a long
-    queue is not polled every second."""
+    has ended. Rendering (its progress has moved into the provider's span): half the time
+    the progress rate says is left (0.2–5 s). Waiting, for a slot, a worker or the
+    provider's own queue (running, but no progress reported yet): a quarter of the time it
+    has waited so far (1–20 s), so a long queue is not polled every few seconds. Saving
+    and finishing: a quarter of the time since it last moved (0.5–5 s)."""
     if generation.is_final:
         return None
     now = timezone.now()
-    if generation.state == State.RUNNING and generation.started_at and generation.progress:
+    low, high = PROGRESS_RUNNING_SPAN
+    done = (min(int(generation.progress), high) - low) / (high - low)
+    if generation.state == State.RUNNING and generation.started_at and done > 0:
         elapsed = (now - generation.started_at).total_seconds()
-        done = max(1, min(int(generation.progress), 99))
-        remaining = elapsed * (100 - done) / done
+        remaining = elapsed * (1 - done) / done
         return int(min(5000, max(200, remaining * 1000 / 2)))
-    if generation.state in (State.DOWNLOADING, State.FINISHING, State.RUNNING):
-        return 500
+    if generation.state in (State.DOWNLOADING, State.FINISHING):
+        # Saving and finishing the file: a quarter of the time since the job last moved
+        # (0.5–5 s); finishing waits its turn behind renders on a busy worker.
+        still = (now - generation.updated_at).total_seconds()
+        return int(min(5000, max(500, still * 1000 / 4)))
     waited = (now - (generation.queued_at or generation.created_at)).total_seconds()
     return int(min(20_000, max(1000, waited * 1000 / 4)))
 

@@ -29,9 +29,9 @@ from api.errors import ApiError, error_response, not_found
 from api.keys import apikey_authenticate
 from api.models import ApiKey
 from api.openapi import openapi_document
-from api.protocol import poll_after_ms, video_object
+from api.protocol import generation_pk, poll_after_ms, video_object
 from api.ratelimit import rate_take
-from core.serving import serve_file
+from core.serving import serve_bytes, serve_file
 from delivery import finishing
 from generations.models import Generation
 from generations.states import State
@@ -201,13 +201,17 @@ def _list(request: ApiRequest) -> HttpResponseBase:
     order = request.GET.get("order", "desc")
     if order not in ("asc", "desc"):
         raise ApiError(400, "'order' must be 'asc' or 'desc'.", param="order")
-    rows = Generation.objects.filter(owner=request.api_key.owner).exclude(state=State.DRAFT)
+    rows = services.generations_for_protocol(request.api_key.owner).exclude(state=State.DRAFT)
     after = request.GET.get("after")
     if after:
+        if generation_pk(after) is None:
+            raise ApiError(400, "'after' must be a video id (video_...).", param="after")
         try:
             cursor = services.generation_for(request.api_key.owner, after)
-        except ApiError:
-            raise ApiError(400, "'after' names no video of yours.", param="after") from None
+        except ApiError:  # none, or another owner's: the same 404 as on every route
+            raise ApiError(
+                404, "'after' names no video of yours.", param="after", code="not_found"
+            ) from None
         if order == "desc":
             rows = rows.filter(
                 Q(created_at__lt=cursor.created_at)
@@ -219,7 +223,7 @@ def _list(request: ApiRequest) -> HttpResponseBase:
                 | Q(created_at=cursor.created_at, pk__gt=cursor.pk)
             )
     ordering = ["-created_at", "-pk"] if order == "desc" else ["created_at", "pk"]
-    page = list(rows.select_related("source_video").order_by(*ordering)[: limit + 1])
+    page = list(rows.order_by(*ordering)[: limit + 1])
     data = [video_object(g) for g in page[:limit]]
     return JsonResponse(
         {
@@ -272,7 +276,7 @@ def video_content(request: ApiRequest, video_id: str) -> HttpResponseBase:
         data = content.still_bytes(video, served, variant)
     except MediaError:
         raise not_found("content") from None
-    return HttpResponse(data, content_type=content.CONTENT_TYPES[variant])
+    return serve_bytes(request, data, content_type=content.CONTENT_TYPES[variant])
 
 
 @api_view("POST", creates=True)

@@ -6,6 +6,7 @@ when a generation ends, and their delivery signed in the Standard Webhooks schem
 URLs that resolve to loopback, private, link-local or other non-public addresses are
 refused, at registration and again before every attempt (a name can change its address),
 unless the operator sets STUDIO_WEBHOOK_ALLOW_PRIVATE. Redirects are not followed.
+Registering and removing an endpoint are recorded in the audit trail.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+import audit
 from api.models import WebhookDelivery, WebhookEndpoint
 from api.protocol import VIDEO_ID_PREFIX
 from core.dispatch import enqueue
@@ -85,8 +87,16 @@ def url_refusal(url: str) -> str | None:
     return None
 
 
-def endpoint_create(*, owner: User, url: str, event_types: list[str]) -> WebhookEndpoint:
-    """Register an endpoint. Raises ValidationError for a refused URL or an unknown event."""
+def endpoint_create(
+    *,
+    owner: User,
+    url: str,
+    event_types: list[str],
+    by: User | AnonymousUser | None = None,
+    request: HttpRequest | None = None,
+) -> WebhookEndpoint:
+    """Register an endpoint. Raises ValidationError for a refused URL or an unknown event.
+    Recorded as ``webhook_endpoint.created`` (``by``: default the request's user)."""
     url = url.strip()
     refusal = url_refusal(url)
     if refusal:
@@ -94,9 +104,41 @@ def endpoint_create(*, owner: User, url: str, event_types: list[str]) -> Webhook
     unknown = sorted(set(event_types) - set(WebhookEndpoint.EVENT_TYPES))
     if unknown or not event_types:
         raise ValidationError({"event_types": "Choose video.completed and/or video.failed."})
-    return WebhookEndpoint.objects.create(
-        owner=owner, url=url, event_types=sorted(set(event_types)), secret=new_secret()
-    )
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.create(
+            owner=owner, url=url, event_types=sorted(set(event_types)), secret=new_secret()
+        )
+        audit.record(
+            "webhook_endpoint.created",
+            actor=by,
+            target=endpoint,
+            request=request,
+            owner=owner.get_username(),
+            url=url,
+            event_types=endpoint.event_types,
+        )
+    return endpoint
+
+
+def endpoint_delete(
+    *,
+    endpoint: WebhookEndpoint,
+    by: User | AnonymousUser | None = None,
+    request: HttpRequest | None = None,
+) -> None:
+    """Remove an endpoint and its delivery log; recorded as ``webhook_endpoint.deleted``
+    (the record keeps its id and URL: the row is gone)."""
+    with transaction.atomic():
+        audit.record(
+            "webhook_endpoint.deleted",
+            actor=by,
+            target=endpoint,
+            request=request,
+            owner=endpoint.owner.get_username(),
+            url=endpoint.url,
+            event_types=endpoint.event_types,
+        )
+        endpoint.delete()
 
 
 def endpoint_get_for_user(user: User, endpoint_id: object) -> WebhookEndpoint:

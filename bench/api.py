@@ -8,8 +8,9 @@ Usage: DATABASE_URL=postgres://... CELERY_BROKER_URL=redis://... \\
 Prints per run and as the median of runs: errors, p50 / p99 of retrieve (client-side wall
 time of each GET /v1/videos/{id}, which on a busy machine includes the bench's own 50 threads
 waiting for the GIL; and the server's own time, its ``openai-processing-ms``), retrieves per
-job (mean and max), and the API's CPU per request (user + system CPU of every gunicorn
-process, divided by the requests they served).
+job (mean and max), the API's CPU per request (user + system CPU of every gunicorn
+process, divided by the requests they served), and the machine's 1-minute load average
+before and after each run (on a shared machine, read the figures beside it).
 The rate-limit counters live in Redis (STUDIO_CACHE_URL, default the broker's host, DB 3).
 """
 
@@ -107,6 +108,7 @@ def one_run(base_url: str, secret: str, clients: int, gunicorn_pid: int) -> dict
             per_job.append(count[0])
             http.close()
 
+    load_before = os.getloadavg()[0]
     cpu_before = _cpu_seconds(gunicorn_pid)
     wall = time.perf_counter()
     threads = [threading.Thread(target=client_main, args=(i,)) for i in range(clients)]
@@ -129,6 +131,8 @@ def one_run(base_url: str, secret: str, clients: int, gunicorn_pid: int) -> dict
         "retrieves_per_job_max": max(per_job),
         "requests": requests[0],
         "cpu_ms_per_request": 1000 * cpu / max(1, requests[0]),
+        "load_1min_before": load_before,
+        "load_1min_after": os.getloadavg()[0],
     }
 
 
@@ -152,6 +156,12 @@ def main() -> None:
         STUDIO_POLL_MIN_SECONDS=os.environ.get("STUDIO_POLL_MIN_SECONDS", "0.2"),
         STUDIO_POLL_MAX_SECONDS=os.environ.get("STUDIO_POLL_MAX_SECONDS", "1"),
         DATABASE_CONN_MAX_AGE=os.environ.get("DATABASE_CONN_MAX_AGE", "60"),
+        # Production settings, on plain HTTP over loopback.
+        SECRET_KEY=os.environ.get("SECRET_KEY") or "bench-api-secret-key-not-for-production",
+        DEBUG="0",
+        SECURE_SSL_REDIRECT="0",
+        ALLOWED_HOSTS="127.0.0.1",
+        LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"),
     )
     import logging
 
@@ -195,6 +205,13 @@ def main() -> None:
             str(args.gunicorn_workers),
             "--threads",
             "4",
+            # Clients sleep up to 20 s between polls (the hint): keep their connections
+            # rather than racing a 2 s keep-alive close; and on a shared, overloaded
+            # machine a worker's heartbeat may be late without it being stuck.
+            "--keep-alive",
+            "30",
+            "--timeout",
+            "120",
             "--log-level",
             "warning",
         ],

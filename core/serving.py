@@ -1,6 +1,7 @@
 """Serving stored media through access-checked views, with HTTP Range so players can seek:
 streamed from a local folder or from object storage, or handed to the bucket as a
-short-lived presigned redirect (STUDIO_S3_SERVE=redirect)."""
+short-lived presigned redirect (STUDIO_S3_SERVE=redirect); and media made on request (bytes
+in memory, such as a still made from a video) served the same way."""
 
 from __future__ import annotations
 
@@ -79,25 +80,69 @@ def serve_file(
         whole["Accept-Ranges"] = "bytes"
         whole["Cache-Control"] = "private, max-age=3600"
         return whole
+    bounds = _bounds(match, size)
+    if bounds is None:
+        return _unsatisfiable(size)
+    start, end = bounds
+    if bucket is not None:
+        body = bucket.read_range(field_file.name or "", start, end)
+    else:
+        body = _local_range(field_file, start, end)
+    return _partial(body, start, end, size, content_type)
+
+
+def serve_bytes(request: HttpRequest, data: bytes, *, content_type: str) -> HttpResponseBase:
+    """Stream ``data`` (media made on request) in chunks; answers a single
+    ``Range: bytes=a-b`` with 206, exactly as ``serve_file`` does for a stored file."""
+    size = len(data)
+    match = _RANGE.match(request.headers.get("Range", "").strip())
+    if not match or (not match[1] and not match[2]):
+        whole = StreamingHttpResponse(_chunks(data, 0, size - 1), content_type=content_type)
+        whole["Content-Length"] = str(size)
+        whole["Accept-Ranges"] = "bytes"
+        whole["Cache-Control"] = "private, max-age=3600"
+        return whole
+    bounds = _bounds(match, size)
+    if bounds is None:
+        return _unsatisfiable(size)
+    start, end = bounds
+    return _partial(_chunks(data, start, end), start, end, size, content_type)
+
+
+def _bounds(match: re.Match[str], size: int) -> tuple[int, int] | None:
+    """The first and last byte a ``bytes=a-b`` range asks for, or None if it names none
+    of the file's ``size`` bytes."""
     if match[1]:
         start = _position(match[1])
         end = min(_position(match[2]), size - 1) if match[2] else size - 1
     else:
         start, end = max(0, size - _position(match[2])), size - 1
     if start > end or start >= size:
-        refused = HttpResponse(status=416)
-        refused["Content-Range"] = f"bytes */{size}"
-        return refused
-    if bucket is not None:
-        body = bucket.read_range(field_file.name or "", start, end)
-    else:
-        body = _local_range(field_file, start, end)
+        return None
+    return start, end
+
+
+def _unsatisfiable(size: int) -> HttpResponse:
+    refused = HttpResponse(status=416)
+    refused["Content-Range"] = f"bytes */{size}"
+    return refused
+
+
+def _partial(
+    body: Iterator[bytes], start: int, end: int, size: int, content_type: str
+) -> StreamingHttpResponse:
     response = StreamingHttpResponse(body, status=206, content_type=content_type)
     response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Content-Length"] = str(end - start + 1)
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def _chunks(data: bytes, start: int, end: int) -> Iterator[bytes]:
+    view = memoryview(data)
+    for offset in range(start, end + 1, _CHUNK):
+        yield bytes(view[offset : min(offset + _CHUNK, end + 1)])
 
 
 def _local_range(field_file: FieldFile, start: int, end: int) -> Iterator[bytes]:

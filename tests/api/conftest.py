@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx2
 import pytest
 from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
@@ -117,3 +118,29 @@ def receiver() -> Iterator[Receiver]:
     yield state
     state.httpd.shutdown()
     state.httpd.server_close()
+
+
+def fetch_in_ranges(url: str, secret: str, pieces: int = 3) -> tuple[bytes, bytes]:
+    """GET ``url`` whole, then again as ``pieces`` byte ranges and a suffix range, checking
+    each 206 answer's headers; returns (whole body, the ranges joined)."""
+    auth = {"Authorization": f"Bearer {secret}"}
+    whole = httpx2.get(url, headers=auth)
+    assert whole.status_code == 200, whole.text
+    assert whole.headers["Accept-Ranges"] == "bytes"
+    size = len(whole.content)
+    assert int(whole.headers["Content-Length"]) == size > pieces
+    step = size // pieces + 1
+    joined = b""
+    for start in range(0, size, step):
+        end = min(start + step, size) - 1
+        part = httpx2.get(url, headers={**auth, "Range": f"bytes={start}-{end}"})
+        assert part.status_code == 206, part.text
+        assert part.headers["Content-Range"] == f"bytes {start}-{end}/{size}"
+        assert int(part.headers["Content-Length"]) == end - start + 1 == len(part.content)
+        assert part.headers["Content-Type"] == whole.headers["Content-Type"]
+        joined += part.content
+    tail = httpx2.get(url, headers={**auth, "Range": "bytes=-10"})
+    assert tail.status_code == 206 and tail.content == whole.content[-10:]
+    beyond = httpx2.get(url, headers={**auth, "Range": f"bytes={size}-"})
+    assert beyond.status_code == 416 and beyond.headers["Content-Range"] == f"bytes */{size}"
+    return whole.content, joined

@@ -10,11 +10,12 @@ import av
 import httpx2
 import openai
 import pytest
+from PIL import Image
 
 from accounts.plans import account_get_for_user
 from generations.models import Generation
 from generations.states import State
-from tests.api.conftest import sdk
+from tests.api.conftest import fetch_in_ranges, sdk
 from tests.factories import make_generation
 from tests.pipeline import make_finished
 
@@ -101,17 +102,24 @@ def test_delete_removes_the_video_and_its_files(studio, user, key):
         client.videos.retrieve(_vid(generation))
 
 
-def test_content_is_range_capable_and_decodes(studio, user, key):
+def test_every_content_variant_is_streamed_and_range_capable(studio, user, key):
     generation = make_finished(user)
     client = sdk(studio, key)
-    whole = client.videos.download_content(_vid(generation)).read()
+    vid = _vid(generation)
+    whole = client.videos.download_content(vid).read()
     with av.open(io.BytesIO(whole)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 24
-    ranged = httpx2.get(
-        f"{studio.base_url}/videos/{_vid(generation)}/content",
-        headers={"Authorization": f"Bearer {key}", "Range": "bytes=0-99"},
-    )
-    assert ranged.status_code == 206 and ranged.content == whole[:100]
+    for variant, kind in (("video", None), ("thumbnail", "WEBP"), ("spritesheet", "JPEG")):
+        url = f"{studio.base_url}/videos/{vid}/content?variant={variant}"
+        body, joined = fetch_in_ranges(url, key)
+        assert joined == body, variant
+        if kind is None:
+            assert body == whole
+        else:
+            assert body == client.videos.download_content(vid, variant=variant).read()
+            with Image.open(io.BytesIO(joined)) as image:
+                assert image.format == kind
+                image.load()  # the joined ranges are the whole, decodable image
 
 
 def test_another_owners_video_is_a_404_on_every_route(studio, user, other_user, key):
@@ -253,3 +261,63 @@ def test_rate_limits_answer_429_with_retry_after_and_headers(studio, user, key):
         client.videos.list()
     assert caught.value.response.headers["x-ratelimit-remaining-requests"] == "0"
     assert Generation.objects.count() == 1
+
+
+def test_every_routes_errors_raise_the_sdks_exception_classes(studio, user, other_user, key):
+    """Beyond create's (above): each refusal on each route, through the SDK, is the class
+    its status maps to, with OpenAI's error body; nothing is made by any of them."""
+    client = sdk(studio, key)
+    done = make_finished(user)
+    queued = make_generation(user, state=State.QUEUED)
+    theirs = make_generation(other_user, state=State.SUCCEEDED)
+    before = Generation.objects.count()
+    wrong = sdk(studio, "sk-studio-" + "x" * 43)
+    cases = [
+        (openai.AuthenticationError, "invalid_api_key", lambda: wrong.videos.list()),
+        (openai.AuthenticationError, "invalid_api_key", lambda: wrong.videos.retrieve(_vid(done))),
+        (openai.BadRequestError, "limit", lambda: client.videos.list(limit=0)),
+        (openai.BadRequestError, "order", lambda: client.videos.list(order="up")),  # type: ignore[arg-type]
+        (openai.BadRequestError, "after", lambda: client.videos.list(after="video_x")),
+        (openai.NotFoundError, "after", lambda: client.videos.list(after=_vid(theirs))),
+        (
+            openai.BadRequestError,
+            "video_not_ready",
+            lambda: client.videos.download_content(_vid(queued)),
+        ),
+        (
+            openai.BadRequestError,
+            "variant",
+            lambda: client.videos.download_content(_vid(done), variant="poster"),  # type: ignore[arg-type]
+        ),
+        (openai.BadRequestError, "prompt", lambda: client.videos.remix(_vid(done), prompt=" ")),
+        (openai.BadRequestError, "video_id", lambda: client.videos.remix(_vid(queued), prompt="x")),
+        (
+            openai.BadRequestError,
+            "video",
+            lambda: client.post("/videos/extensions", body={"prompt": "more"}, cast_to=object),
+        ),
+        (
+            openai.BadRequestError,
+            "prompt",
+            lambda: client.post(
+                "/videos/edits", body={"video": {"id": _vid(done)}}, cast_to=object
+            ),
+        ),
+        (openai.NotFoundError, "unknown_url", lambda: client.get("/files", cast_to=object)),
+    ]
+    for exc_class, what, call in cases:
+        with pytest.raises(exc_class) as caught:
+            call()
+        assert what in (caught.value.param, caught.value.code), (what, caught.value.body)
+        assert set(caught.value.body) == {"message", "type", "param", "code"}
+        assert caught.value.body["message"]
+    assert Generation.objects.count() == before
+
+
+def test_a_deactivated_owners_key_is_refused_at_once(studio, user, key):
+    client = sdk(studio, key)
+    assert client.videos.list().data == []
+    user.is_active = False
+    user.save()
+    with pytest.raises(openai.AuthenticationError):
+        client.videos.list()

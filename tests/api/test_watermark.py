@@ -1,17 +1,19 @@
 """The watermark rule through /v1/: a watermarked-plan key never receives the master, nor a
-thumbnail or spritesheet made from it; a watermark-free plan gets the master."""
+thumbnail or spritesheet made from it, whole or by byte ranges (bytes and frames compared);
+a watermark-free plan gets the master."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from PIL import Image
 
 from media.stills import extract_poster
-from tests.api.conftest import sdk
+from tests.api.conftest import fetch_in_ranges, sdk
 from tests.conftest import put_on_plan
 from tests.pipeline import make_finished
 
@@ -36,11 +38,29 @@ def test_a_watermarked_plan_gets_no_unmarked_bytes_or_frames_by_any_variant(
 
     served = client.videos.download_content(vid).read()
     assert served == delivery and served != master
+    body, joined = fetch_in_ranges(f"{studio.base_url}/videos/{vid}/content", key, pieces=5)
+    assert body == joined == delivery
+    # Frame by frame, the ranges joined are the watermarked video, not the master.
+    frames = {
+        name: [
+            f.to_ndarray(format="gray").astype(float)
+            for f in av.open(io.BytesIO(data)).decode(video=0)
+        ]
+        for name, data in (("joined", joined), ("delivery", delivery), ("master", master))
+    }
+    assert len(frames["joined"]) == len(frames["master"]) == 24
+    for got, marked, clean in zip(
+        frames["joined"], frames["delivery"], frames["master"], strict=True
+    ):
+        assert np.array_equal(got, marked)
+        assert float(np.abs(got - clean).max()) > 24  # the mark is in every frame
 
     (tmp_path / "master.mp4").write_bytes(master)
     (tmp_path / "delivery.mp4").write_bytes(delivery)
     for variant, fraction in (("thumbnail", 0.4), ("spritesheet", 0.0)):
         data = client.videos.download_content(vid, variant=variant).read()
+        url = f"{studio.base_url}/videos/{vid}/content?variant={variant}"
+        assert fetch_in_ranges(url, key) == (data, data)
         got = _pixels(data)
         if variant == "spritesheet":  # its first tile is the first frame
             with Image.open(io.BytesIO(data)) as sheet:
