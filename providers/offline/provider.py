@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from core import shutdown
 from core.dispatch import enqueue
 from media import MediaError
 from media.render import RenderCanceled, render_title_card
@@ -112,8 +113,14 @@ class _Lease:
         self.cancel = held.filter(cancel_requested=True).exists()
 
     def canceled(self) -> bool:
+        shutdown.check()  # a stopping worker requeues the render (studio.celery)
         self.beat()
         return self.cancel
+
+    def give_back(self) -> None:
+        """Free the lease at once (the worker is stopping): the requeued render takes it
+        without waiting out the stall check."""
+        RenderLease.objects.filter(job_id=self.job_id, holder=self.holder).update(holder="")
 
 
 class OfflineProvider(Provider):
@@ -280,6 +287,10 @@ class OfflineProvider(Provider):
         except LeaseLost:
             log.warning("offline job %s: another worker took the render over", job_id)
             return
+        except shutdown.WorkerStopping:
+            lease.give_back()
+            log.info("offline job %s: the worker is stopping; the render is requeued", job_id)
+            raise
         except RenderCanceled:
             _write_json(folder / "status.json", {"state": "canceled"})
             return
