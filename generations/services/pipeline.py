@@ -13,7 +13,9 @@ from __future__ import annotations
 import functools
 import logging
 import random
+import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
@@ -334,6 +336,24 @@ def _record_cost(generation: Generation, status: JobStatus) -> None:
         )
 
 
+def downloads_root() -> Path:
+    """Where downloads are staged: the work folder, not the system's temporary one, so the
+    files of a worker killed mid-download are found again (here and by the orphan sweep)."""
+    return Path(settings.STUDIO_WORK_DIR) / "downloads"
+
+
+def _downloads(generation: Generation) -> Path:
+    """The staging folder, without what an earlier attempt at this job left there when its
+    worker died (older than the stall limit: a live attempt moves the job sooner)."""
+    root = downloads_root()
+    root.mkdir(parents=True, exist_ok=True)
+    stale = time.time() - settings.STUDIO_JOB_STALL_SECONDS
+    for leftover in root.glob(f"{generation.pk}-*"):
+        if leftover.stat().st_mtime < stale:
+            shutil.rmtree(leftover, ignore_errors=True)
+    return root
+
+
 def generation_download(generation_id: UUID | str) -> None:
     """Copy a finished job's files into our storage, one Video per variation (again-safe:
     an existing Video's file is replaced, never duplicated)."""
@@ -341,7 +361,7 @@ def generation_download(generation_id: UUID | str) -> None:
     if generation.state != State.DOWNLOADING:
         return
     provider = get_provider(generation.provider)
-    with tempfile.TemporaryDirectory(prefix="studio-download-") as tmp:
+    with tempfile.TemporaryDirectory(dir=_downloads(generation), prefix=f"{generation.pk}-") as tmp:
         try:
             files = provider.download(generation.provider_job_id, Path(tmp))
         except ProviderError as exc:
