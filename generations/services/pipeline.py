@@ -10,6 +10,7 @@ job. Polling is one look per task, re-sent with a countdown; never a sleep in a 
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import random
@@ -336,6 +337,34 @@ def _record_cost(generation: Generation, status: JobStatus) -> None:
         )
 
 
+def _storing_failed(generation: Generation, exc: OSError) -> None:
+    """Our own storage refused the files (the disk is full, say): try again with backoff,
+    as for a provider's passing error, then fail the job saying why. Nothing half-saved
+    stays (core.storage.save)."""
+    log.warning("storing the videos of %s failed: %s", generation.pk, exc)
+    if generation.polls < MAX_TRANSIENT_RETRIES:
+        Generation.objects.filter(pk=generation.pk).update(
+            polls=generation.polls + 1, updated_at=timezone.now()
+        )
+        step_enqueue(DOWNLOAD_TASK, generation, _backoff(generation.polls))
+        return
+    full = exc.errno == errno.ENOSPC
+    message = (
+        "Studio's storage is full: the video could not be saved."
+        if full
+        else f"Studio could not save the video: {exc.strerror or exc}."
+    )
+    Video.objects.filter(generation=generation, file="").delete()  # rows of unsaved files
+    generation_transition(
+        generation.pk,
+        from_state=State.DOWNLOADING,
+        to_state=State.FAILED,
+        message=message,
+        error_code="storage_full" if full else "storage_error",
+        error_message=message,
+    )
+
+
 def downloads_root() -> Path:
     """Where downloads are staged: the work folder, not the system's temporary one, so the
     files of a worker killed mid-download are found again (here and by the orphan sweep)."""
@@ -376,15 +405,19 @@ def generation_download(generation_id: UUID | str) -> None:
                 return
             _fail_on_error(generation, exc, step=State.DOWNLOADING)
             return
-        for index, path in enumerate(files):
-            video, _ = Video.objects.get_or_create(
-                generation=generation, index=index, defaults={"owner_id": generation.owner_id}
-            )
-            storage.delete(video.file)
-            storage.save(video.file, path, "video.mp4")
-            video.save()
-        if files:
-            _save_extras(video_of=generation, provider=provider, folder=Path(tmp))
+        try:
+            for index, path in enumerate(files):
+                video, _ = Video.objects.get_or_create(
+                    generation=generation, index=index, defaults={"owner_id": generation.owner_id}
+                )
+                storage.delete(video.file)
+                storage.save(video.file, path, "video.mp4")
+                video.save()
+            if files:
+                _save_extras(video_of=generation, provider=provider, folder=Path(tmp))
+        except OSError as exc:
+            _storing_failed(generation, exc)
+            return
     with transaction.atomic():
         moved = generation_transition(
             generation.pk,
