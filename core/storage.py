@@ -4,7 +4,6 @@ folder and on S3-compatible object storage: open, save, a local copy, a URL, del
 from __future__ import annotations
 
 import contextlib
-
 import shutil
 import tempfile
 from collections.abc import Iterator

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import tempfile
 import uuid
 from pathlib import Path
@@ -90,34 +89,37 @@ class Channel(filesystem.Channel):
 def _worker_stopping() -> bool:
     """Whether this process is a Celery worker told to stop (the flags hold an exit code,
     0 included, once set)."""
-    return any(
-        flag is not None and flag is not False
-        for flag in (worker_state.should_stop, worker_state.should_terminate)
+    flags: tuple[Any, ...] = (
+        getattr(worker_state, "should_stop", None),
+        getattr(worker_state, "should_terminate", None),
     )
+    return any(flag is not None and flag is not False for flag in flags)
 
 
 class Transport(filesystem.Transport):
     Channel = Channel
 
-    def drain_events(self, connection: Any, timeout: float | None = None) -> None:
+    def drain_events(self, connection: Any, timeout: float | None = None) -> None:  # type: ignore[override]
         """kombu's polling loop, which also gives up as soon as the worker is told to stop.
 
         A transport without an event loop is driven by Celery's ``synloop``, which waits
         ``drain_events(timeout=2.0)`` and, once SIGTERM has set the stop flag, one more full
         wait in its ``finally``: 2 to 4 s of an idle worker's shutdown. Here every poll
         looks at the flag first."""
+        cycle = self.cycle
+        assert cycle is not None
         started = monotonic()
         interval = self.polling_interval or 0.0
         if timeout is not None:
             interval = min(interval, timeout)
         while True:
             if _worker_stopping():
-                raise socket.timeout()
+                raise TimeoutError()
             try:
-                self.cycle.get(self._deliver, timeout=timeout)
+                cycle.get(self._deliver, timeout=timeout)
             except Empty:
                 if timeout is not None and monotonic() - started >= timeout:
-                    raise socket.timeout() from None
+                    raise TimeoutError() from None
                 sleep(interval)
             else:
                 return

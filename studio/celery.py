@@ -17,6 +17,7 @@ Stopping (SIGTERM, or the first Ctrl-C: Celery's warm shutdown) is quick and los
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import signal
@@ -147,10 +148,8 @@ def _end_without_teardown(sender: Any = None, **kwargs: Any) -> None:
             beat.join(2)  # told to stop with the worker; its schedule file is written
         logging.shutdown()
         for stream in (sys.stdout, sys.stderr):
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 stream.flush()
-            except (OSError, ValueError):
-                pass
         os._exit(sender.exitcode or 0)
 
     atexit.register(end)

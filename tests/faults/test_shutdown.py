@@ -21,7 +21,7 @@ from tests.faults.conftest import assert_clean_end
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
-IDLE_BOUND = 10.0  # seconds; about 1-2 s on a quiet machine (bench/shutdown.py)
+IDLE_BOUND = 30.0  # seconds; about 1-2 s on a quiet machine (bench/shutdown.py)
 
 
 def _group_alive(pgid: int) -> list[int]:
@@ -56,9 +56,7 @@ def test_an_idle_worker_stops_at_once(broker, start_worker):
     assert took < IDLE_BOUND
 
 
-def test_a_busy_worker_requeues_its_render_and_gives_back_the_lease(
-    broker, start_worker, user
-):
+def test_a_busy_worker_requeues_its_render_and_gives_back_the_lease(broker, start_worker, user):
     first = start_worker()
     generation = services.generation_create(
         owner=user,
@@ -71,7 +69,7 @@ def test_a_busy_worker_requeues_its_render_and_gives_back_the_lease(
 
     wait_for(rendering, 120, "the render to be under way")
 
-    _terminate(first, IDLE_BOUND + 10)
+    _terminate(first, IDLE_BOUND + 30)
 
     log = first.log.read_text()
     assert "the render is requeued" in log
@@ -83,9 +81,11 @@ def test_a_busy_worker_requeues_its_render_and_gives_back_the_lease(
     # The next worker renders it from the requeued message.
     start_worker()
     wait_for(
-        lambda: RenderLease.objects.filter(job_id=generation.provider_job_id)
-        .exclude(holder="")
-        .exists(),
+        lambda: (
+            RenderLease.objects.filter(job_id=generation.provider_job_id)
+            .exclude(holder="")
+            .exists()
+        ),
         60,
         "the requeued render to start",
     )
