@@ -37,8 +37,7 @@ class Channel(filesystem.Channel):
     def _put(self, queue: str, payload: dict[str, Any], **kwargs: Any) -> None:  # type: ignore[override]
         """Write ``payload`` under a hidden name, then rename it into the queue folder."""
         folder = Path(self.data_folder_out)
-        # Zero-padded so that names sort in the order they were written.
-        name = f"{round(monotonic() * 1000):015d}_{uuid.uuid4()}.{queue}.msg"
+        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         data = str_to_bytes(dumps(payload))
         try:
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".put-", suffix=".part")
