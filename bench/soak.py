@@ -74,8 +74,13 @@ def main() -> None:
     finally:
         worker.terminate()
         worker.wait(60)
-    counts = {s: Generation.objects.filter(state=s).count() for s in State}
+    counts = {str(s): Generation.objects.filter(state=s).count() for s in State}
     states = {s: n for s, n in counts.items() if n}
+    runs = sorted(
+        (g.finished_at - g.admitted_at).total_seconds()
+        for g in Generation.objects.filter(state=State.SUCCEEDED)
+        if g.finished_at and g.admitted_at
+    )
     submitted_twice = sum(
         1
         for g in Generation.objects.all()
@@ -86,10 +91,13 @@ def main() -> None:
     set_aside = len(list(corrupt.iterdir())) if corrupt.exists() else 0
     print(f"jobs {args.jobs} in {elapsed:.0f} s ({args.jobs / elapsed:.2f} jobs/s)")
     print(f"final states {states}")
+    if runs:
+        p50, p95 = runs[len(runs) // 2], runs[min(len(runs) - 1, int(len(runs) * 0.95))]
+        print(f"admitted to done: median {p50:.1f} s, p95 {p95:.1f} s, max {runs[-1]:.1f} s")
     print(f"not final (lost or stuck) {Generation.objects.exclude(state__in=FINAL_STATES).count()}")
     print(f"submitted twice {submitted_twice}, extra videos {extra_videos}")
     print(f"messages set aside {set_aside}, worker alive at the end {alive}")
-    ok = states == {State.SUCCEEDED: args.jobs} and alive and not submitted_twice
+    ok = states == {str(State.SUCCEEDED): args.jobs} and alive and not submitted_twice
     sys.exit(0 if ok and not extra_videos and not set_aside else 1)
 
 

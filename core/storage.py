@@ -3,6 +3,7 @@ folder and on S3-compatible object storage: open, save, a local copy, a URL, del
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -33,12 +34,18 @@ def local_copy(field_file: FieldFile) -> Iterator[Path]:
 
 def save(field_file: FieldFile, path: Path, name: str) -> None:
     """Store the local file ``path`` under ``name`` in the field's folder (the model is not
-    saved: the caller saves it with its other changes)."""
+    saved: the caller saves it with its other changes). A save that fails part-way (the
+    disk is full) leaves no partial file behind."""
+    target = field_file.field.generate_filename(field_file.instance, name)
+    existed = field_file.storage.exists(target)
     try:
         with path.open("rb") as f:
             field_file.save(name, File(f), save=False)
     except Exception:
         metrics.count("storage_errors", operation="save")
+        if not existed:
+            with contextlib.suppress(Exception):
+                field_file.storage.delete(target)
         raise
 
 

@@ -182,6 +182,8 @@ class Worker:
 
     def __init__(self, var_dir: Path, name: str) -> None:
         self.log = var_dir / f"{name}.log"
+        # The log is appended to: a test's earlier worker of the same name said "ready" too.
+        start = self.log.stat().st_size if self.log.exists() else 0
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -209,7 +211,7 @@ class Worker:
             start_new_session=True,
         )
         deadline = time.monotonic() + 60
-        while b" ready." not in self.log.read_bytes():
+        while b" ready." not in self.log.read_bytes()[start:]:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"worker did not start:\n{self.log.read_text()[-3000:]}")
             time.sleep(0.1)

@@ -10,10 +10,13 @@ job. Polling is one look per task, re-sent with a countdown; never a sleep in a 
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import random
+import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
@@ -339,6 +342,52 @@ def _record_cost(generation: Generation, status: JobStatus) -> None:
         )
 
 
+def _storing_failed(generation: Generation, exc: OSError) -> None:
+    """Our own storage refused the files (the disk is full, say): try again with backoff,
+    as for a provider's passing error, then fail the job saying why. Nothing half-saved
+    stays (core.storage.save)."""
+    log.warning("storing the videos of %s failed: %s", generation.pk, exc)
+    if generation.polls < MAX_TRANSIENT_RETRIES:
+        Generation.objects.filter(pk=generation.pk).update(
+            polls=generation.polls + 1, updated_at=timezone.now()
+        )
+        step_enqueue(DOWNLOAD_TASK, generation, _backoff(generation.polls))
+        return
+    full = exc.errno == errno.ENOSPC
+    message = (
+        "Studio's storage is full: the video could not be saved."
+        if full
+        else f"Studio could not save the video: {exc.strerror or exc}."
+    )
+    Video.objects.filter(generation=generation, file="").delete()  # rows of unsaved files
+    generation_transition(
+        generation.pk,
+        from_state=State.DOWNLOADING,
+        to_state=State.FAILED,
+        message=message,
+        error_code="storage_full" if full else "storage_error",
+        error_message=message,
+    )
+
+
+def downloads_root() -> Path:
+    """Where downloads are staged: the work folder, not the system's temporary one, so the
+    files of a worker killed mid-download are found again (here and by the orphan sweep)."""
+    return Path(settings.STUDIO_WORK_DIR) / "downloads"
+
+
+def _downloads(generation: Generation) -> Path:
+    """The staging folder, without what an earlier attempt at this job left there when its
+    worker died (older than the stall limit: a live attempt moves the job sooner)."""
+    root = downloads_root()
+    root.mkdir(parents=True, exist_ok=True)
+    stale = time.time() - settings.STUDIO_JOB_STALL_SECONDS
+    for leftover in root.glob(f"{generation.pk}-*"):
+        if leftover.stat().st_mtime < stale:
+            shutil.rmtree(leftover, ignore_errors=True)
+    return root
+
+
 def generation_download(generation_id: UUID | str) -> None:
     """Copy a finished job's files into our storage, one Video per variation (again-safe:
     an existing Video's file is replaced, never duplicated)."""
@@ -346,7 +395,7 @@ def generation_download(generation_id: UUID | str) -> None:
     if generation.state != State.DOWNLOADING:
         return
     provider = get_provider(generation.provider)
-    with tempfile.TemporaryDirectory(prefix="studio-download-") as tmp:
+    with tempfile.TemporaryDirectory(dir=_downloads(generation), prefix=f"{generation.pk}-") as tmp:
         try:
             files = provider.download(generation.provider_job_id, Path(tmp))
         except ProviderError as exc:
@@ -361,15 +410,19 @@ def generation_download(generation_id: UUID | str) -> None:
                 return
             _fail_on_error(generation, exc, step=State.DOWNLOADING)
             return
-        for index, path in enumerate(files):
-            video, _ = Video.objects.get_or_create(
-                generation=generation, index=index, defaults={"owner_id": generation.owner_id}
-            )
-            storage.delete(video.file)
-            storage.save(video.file, path, "video.mp4")
-            video.save()
-        if files:
-            _save_extras(video_of=generation, provider=provider, folder=Path(tmp))
+        try:
+            for index, path in enumerate(files):
+                video, _ = Video.objects.get_or_create(
+                    generation=generation, index=index, defaults={"owner_id": generation.owner_id}
+                )
+                storage.delete(video.file)
+                storage.save(video.file, path, "video.mp4")
+                video.save()
+            if files:
+                _save_extras(video_of=generation, provider=provider, folder=Path(tmp))
+        except OSError as exc:
+            _storing_failed(generation, exc)
+            return
     with transaction.atomic():
         moved = generation_transition(
             generation.pk,

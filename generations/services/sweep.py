@@ -6,6 +6,8 @@ a worker may be between saving a file and saving the row that names it."""
 from __future__ import annotations
 
 import logging
+import shutil
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -62,7 +64,7 @@ def orphans_sweep(*, older_than: float = 3600.0) -> dict[str, int]:
                 if name not in named and _old(name, before):
                     default_storage.delete(name)
                     counts["files"] += 1
-    counts["job_folders"] = _offline_job_folders_sweep(before)
+    counts["job_folders"] = _offline_job_folders_sweep(before) + _downloads_sweep(before)
     if any(counts.values()):
         log.info("orphan sweep: %s", counts)
     return counts
@@ -81,3 +83,31 @@ def _offline_job_folders_sweep(before: datetime) -> int:
         return set(owned.exclude(state__in=FINAL_STATES).values_list("provider_job_id", flat=True))
 
     return int(release(before=before, live=live))
+
+
+def _downloads_sweep(before: object) -> int:
+    """Staged downloads left by a worker killed mid-download, once their job has ended."""
+    from generations.services.pipeline import downloads_root
+
+    root = downloads_root()
+    if not root.is_dir():
+        return 0
+    gone = 0
+    for folder in root.iterdir():
+        if folder.stat().st_mtime >= before.timestamp():  # type: ignore[attr-defined]
+            continue
+        generation_id = folder.name.rpartition("-")[0]
+        live = Generation.objects.filter(pk=generation_id).exclude(state__in=FINAL_STATES)
+        if _is_uuid(generation_id) and live.exists():
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        gone += 1
+    return gone
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -38,7 +38,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.utils import timezone
 
-from core import metrics
+from core import metrics, shutdown
 from core.dispatch import enqueue
 from media import MediaError
 from media.render import RenderCanceled, render_title_card
@@ -119,8 +119,14 @@ class _Lease:
         return bool(self.held().update(holder="", beat_at=timezone.now(), **changes))
 
     def canceled(self) -> bool:
+        shutdown.check()  # a stopping worker requeues the render (studio.celery)
         self.beat()
         return self.cancel
+
+    def give_back(self) -> None:
+        """Free the lease at once (the worker is stopping): the requeued render takes it
+        without waiting out the stall check."""
+        RenderLease.objects.filter(job_id=self.job_id, holder=self.holder).update(holder="")
 
 
 def _checked(job_id: str) -> str:
@@ -343,6 +349,10 @@ class OfflineProvider(Provider):
             for name in stored:
                 default_storage.delete(name)
             return
+        except shutdown.WorkerStopping:
+            lease.give_back()
+            log.info("offline job %s: the worker is stopping; the render is requeued", job_id)
+            raise
         except RenderCanceled:
             lease.end(state=Lease.CANCELED)
             return
