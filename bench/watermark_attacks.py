@@ -89,7 +89,7 @@ def _bits_right(bits: tuple[int, ...]) -> int:
 def _read(path: Path, *, plain: bool) -> tuple[int, bool, float, float]:
     original = invisible.search_video
     if plain:
-        invisible.search_video = lambda _: None  # type: ignore[assignment]
+        invisible.search_video = lambda _path, _accept: None  # type: ignore[assignment]
     try:
         start = time.process_time()
         reading = read_watermark(path)
@@ -182,16 +182,23 @@ def false_positives(count: int, work: Path) -> None:
     positives, confidences, scores, cpus = 0, [], [], []
     original = search.search_video
 
-    def watched(path: Path) -> search.Found | None:
-        times, details = search._frames(path)
-        course = search._time_course(details)
-        best = 0.0
-        for offset, speed in search._alignments(times, course, keep=3):
-            made = search._picture(times, details, offset, speed)
-            if made is not None:
-                best = max(best, search._best_geometry(made[0])[0])
-        scores.append(best)
-        return original(path)
+    threshold = search.DETECTION_Z
+
+    def watched(path: Path, accept: Callable[[search.Found], bool]) -> search.Found | None:
+        # every candidate is scored (the threshold lowered), the best score kept, and only
+        # those above the real threshold handed on to be decoded
+        seen = [0.0]
+
+        def scored(found: search.Found) -> bool:
+            seen[0] = max(seen[0], found.z)
+            return found.z >= threshold and accept(found)
+
+        search.DETECTION_Z = -1e9
+        try:
+            return original(path, scored)
+        finally:
+            search.DETECTION_Z = threshold
+            scores.append(seen[0])
 
     invisible.search_video = watched  # type: ignore[assignment]
     try:
@@ -211,6 +218,12 @@ def false_positives(count: int, work: Path) -> None:
             cpus.append(time.process_time() - start)
             positives += reading.found
             confidences.append(reading.confidence)
+            z = scores[-1] if path.suffix == ".mp4" and scores else float("nan")
+            print(
+                f"  {index:>3} {path.name:<22} found={reading.found} "
+                f"confidence={reading.confidence:.3f} score={z:.2f}",
+                flush=True,
+            )
     finally:
         invisible.search_video = original
     print(f"\nnever-marked: {count} clips and stills, {positives} read as marked")

@@ -35,7 +35,7 @@ from media.watermark.codeword import (
     _thue_morse,
     sign_at,
 )
-from media.watermark.search import SEARCH_CONFIDENCE, search_video
+from media.watermark.search import SEARCH_CONFIDENCE, Found, search_video
 from media.watermark.visible import _mark, mark_position
 
 STRENGTH = 2.5  # the largest luma change, in 8-bit levels
@@ -350,16 +350,21 @@ def _read_video(path: Path) -> WatermarkReading:
         )
     # Not where the plain reader looks: an edited copy (trimmed, spliced, re-timed, cropped,
     # reframed, mirrored)? The search decodes the file again, only for files that failed.
-    found = search_video(path)
-    if found is None:
+    readings: list[WatermarkReading] = []
+
+    def decodes(found: Found) -> bool:
+        # the search's sign may be the sequence's mirror image: read the picture both ways
+        for cells in (found.cells, -found.cells):
+            reading = _reading(cells, (1,), found.known, SEARCH_CONFIDENCE)
+            if reading.found:
+                readings.append(reading)
+                return True
+        return False
+
+    found = search_video(path, decodes)
+    if found is None or not readings:
         return plain
-    # the search's sign may be the sequence's mirror image: read the picture both ways
-    searched = max(
-        (_reading(c, (1,), found.known, SEARCH_CONFIDENCE) for c in (found.cells, -found.cells)),
-        key=lambda r: (r.found, r.confidence),
-    )
-    if not searched.found:
-        return plain
+    searched = readings[-1]
     return replace(
         searched,
         start=round(found.start, 3),

@@ -25,7 +25,7 @@ Nothing here changes the mark: files marked before read as they did.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -171,15 +171,33 @@ def _frames(path: Path) -> tuple[np.ndarray, np.ndarray]:
 # 1. When: the flips' time course, matched against the sign sequence
 
 
-def _time_course(details: np.ndarray) -> np.ndarray:
-    """Per frame, how much the picture jumped along the one pattern that keeps jumping: the
-    leading eigenvector of the normalised frame-to-frame changes of the copy's cells."""
+def _channels(details: np.ndarray, geometry: tuple[_Geometry, int, int] | None) -> np.ndarray:
+    """(frames, channels): the copy's own cells (geometry None), or the soft codeword bits
+    under a geometry (each bit's cells summed with their signs: 12 times the evidence)."""
     count, frows, fcols = details.shape
-    rows, cols = frows // FINE, fcols // FINE
-    to_cells = _box_matrix(frows, rows), _box_matrix(fcols, cols)
-    cells = np.matmul(np.matmul(to_cells[0], details), to_cells[1].T).reshape(count, -1)
-    jumps = np.zeros_like(cells)
-    jumps[1:-1] = cells[2:] - cells[:-2]
+    if geometry is None:
+        rows, cols = frows // FINE, fcols // FINE
+        down, across = _box_matrix(frows, rows).T, _box_matrix(fcols, cols).T
+        return np.matmul(np.matmul(down.T, details), across).reshape(count, -1)
+    shape, cols, rows = geometry
+    across, _ = _axis(fcols, cols, shape.left, shape.right, shape.mirror)
+    down, _ = _axis(frows, rows, shape.top, shape.bottom, False)
+    cells = np.matmul(np.matmul(down.T, details), across).reshape(count, -1)
+    bit_of, signs = _layout(cols, rows)
+    spread = np.zeros((rows * cols, CODE_BITS), np.float32)
+    spread[np.arange(rows * cols), bit_of.ravel()] = signs.ravel()
+    bits: np.ndarray = cells @ spread
+    return bits
+
+
+def _time_course(channels: np.ndarray) -> np.ndarray:
+    """Per frame, how much the picture jumped along the one pattern that keeps jumping: the
+    leading eigenvector of the frames' normalised jumps. A jump is the change over two
+    frames less a third of the change over six, so steady motion (a pan) cancels."""
+    jumps = np.zeros_like(channels)
+    jumps[1:-1] = channels[2:] - channels[:-2]
+    jumps[3:-3] -= (channels[6:] - channels[:-6]) / 3
+    jumps[:3] = jumps[-3:] = 0
     norms = np.linalg.norm(jumps, axis=1, keepdims=True)
     unit = np.divide(jumps, norms, out=np.zeros_like(jumps), where=norms > 0)
     # power iteration from a fixed start: a few dozen matrix-vector products, no BLAS threads
@@ -437,39 +455,58 @@ def _unrotated(picture: np.ndarray, degrees: float, fill: bool) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 
 
-def search_video(path: Path) -> Found | None:
-    """The mark's best reading in an edited copy, or None when nothing agrees enough."""
+def _courses(details: np.ndarray) -> Iterator[np.ndarray]:
+    """Time courses to align, likeliest edits first: the whole frame's codeword bits (a
+    trim, a splice, a speed change), mirrored, then the copy's own cells (any geometry),
+    then the bits under a vertical reframe and a 10 % crop."""
+    _, frows, fcols = details.shape
+    geometries = {g.name: (g, cols, rows) for g, cols, rows in _geometries(fcols, frows)}
+    wanted = ["crop l0 r0 t0 b0", "crop l0 r0 t0 b0 mirrored", None]
+    wanted += [n for n in ("reframe x0.5", "reframe y0.5") if n in geometries]
+    wanted += ["crop l0.1 r0.1 t0.1 b0.1"]
+    for name in wanted:
+        yield _time_course(_channels(details, None if name is None else geometries[name]))
+
+
+def search_video(path: Path, accept: Callable[[Found], bool]) -> Found | None:
+    """The first reading of an edited copy whose cells agree above DETECTION_Z and that
+    ``accept`` takes (it decodes the cells: the CRC decides), or None."""
     times, details = _frames(path)
     if len(times) < 8:
         return None
-    course = _time_course(details)
-    best: Found | None = None
-    for offset, speed in _alignments(times, course, keep=3):
-        made = _picture(times, details, offset, speed)
-        if made is None:
-            continue
-        picture, estimates = made
-        z, geometry, cells, known = _best_geometry(picture)
-        if best is not None and z <= best.z:
-            continue
-        start, end = _span(estimates, picture, float(times[-1]))
-        best = Found(cells, known, z, geometry.name, offset, speed, start, end)
-    if best is None or best.z < DETECTION_Z:
-        return None
-    return best
+    tried: list[tuple[float, float]] = []
+    for course in _courses(details):
+        for offset, speed in _alignments(times, course, keep=2):
+            if any(abs(offset - o) < 0.05 and abs(speed - s) < 0.01 for o, s in tried):
+                continue
+            tried.append((offset, speed))
+            made = _picture(times, details, offset, speed)
+            if made is None:
+                continue
+            picture, estimates = made
+            z, geometry, cells, known = _best_geometry(picture)
+            if z < DETECTION_Z:
+                continue
+            start, end = _span(estimates, picture, float(times[-1]))
+            found = Found(cells, known, z, geometry.name, offset, speed, start, end)
+            if accept(found):
+                return found
+    return None
 
 
 def _span(
     estimates: list[tuple[float, np.ndarray]], picture: np.ndarray, last: float
 ) -> tuple[float, float]:
     """The stretch of the copy whose flips agree with the combined picture."""
-    norm = float(np.linalg.norm(picture))
-    agreeing = [
-        t
-        for t, estimate in estimates
-        if norm
-        and float((estimate * picture).sum()) / (norm * float(np.linalg.norm(estimate)) or 1) > 0.2
-    ]
+    norm = float(np.linalg.norm(picture)) or 1.0
+    agreement = np.array(
+        [
+            float((e * picture).sum()) / (norm * (float(np.linalg.norm(e)) or 1.0))
+            for _, e in estimates
+        ]
+    )
+    smooth = np.convolve(agreement, np.ones(3) / 3, mode="same")
+    agreeing = [t for (t, _), a in zip(estimates, smooth, strict=True) if a > 0.1]
     if not agreeing:
         return 0.0, last
     half = SEGMENT_SECONDS * 2
