@@ -178,7 +178,8 @@ def _channels(details: np.ndarray, geometry: tuple[_Geometry, int, int] | None) 
     if geometry is None:
         rows, cols = frows // FINE, fcols // FINE
         down, across = _box_matrix(frows, rows).T, _box_matrix(fcols, cols).T
-        return np.matmul(np.matmul(down.T, details), across).reshape(count, -1)
+        own: np.ndarray = np.matmul(np.matmul(down.T, details), across).reshape(count, -1)
+        return own
     shape, cols, rows = geometry
     across, _ = _axis(fcols, cols, shape.left, shape.right, shape.mirror)
     down, _ = _axis(frows, rows, shape.top, shape.bottom, False)
