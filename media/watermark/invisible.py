@@ -13,7 +13,7 @@ import itertools
 import math
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from media.watermark.codeword import (
     _thue_morse,
     sign_at,
 )
+from media.watermark.search import SEARCH_CONFIDENCE, Found, search_video
 from media.watermark.visible import _mark, mark_position
 
 STRENGTH = 2.5  # the largest luma change, in 8-bit levels
@@ -59,6 +60,14 @@ class WatermarkReading:
     payload: int | None  # the 32-bit payload when found
     bits: tuple[int, ...]  # the raw decoded payload bits (PAYLOAD_BITS of them), found or not
     confidence: float  # 0..1: normalised correlation of the cells with the decoded codeword
+    # Where the marked footage was found, when found: seconds into the file (start, end),
+    # the play speed against the marked original, the original's time at the file's first
+    # frame, and the geometry ("whole frame", a crop, a reframe, mirrored).
+    start: float | None = None
+    end: float | None = None
+    speed: float | None = None
+    offset: float | None = None
+    geometry: str | None = None
 
 
 # ---------------------------------------------------------------------------------------
@@ -157,11 +166,19 @@ def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
     return np.apply_along_axis(np.convolve, 0, rows, kernel, mode="valid")
 
 
-def _reading(cells: np.ndarray, polarities: tuple[int, ...]) -> WatermarkReading:
+def _reading(
+    cells: np.ndarray,
+    polarities: tuple[int, ...],
+    known: np.ndarray | None = None,
+    chase_confidence: float = CHASE_CONFIDENCE,
+) -> WatermarkReading:
     """Decode accumulated cell correlations: each bit is the signed sum of its cells. For
-    stills the sign of the pattern is unknown, so both polarities may be tried."""
+    stills the sign of the pattern is unknown, so both polarities may be tried. ``known``
+    marks the cells the copy shows (a crop shows fewer); the rest count for nothing."""
     rows, cols = cells.shape
     bit_of, signs = _layout(cols, rows)
+    if known is not None:
+        cells = np.where(known, cells, 0.0)
     soft = np.bincount(bit_of.ravel(), (cells * signs).ravel(), CODE_BITS)
     best: WatermarkReading | None = None
     for polarity in polarities:
@@ -169,9 +186,11 @@ def _reading(cells: np.ndarray, polarities: tuple[int, ...]) -> WatermarkReading
         for bits in _candidates(hard, np.abs(soft)):
             raw, payload = _decode_codeword(bits)
             expected = (bits.astype(np.float32) * 2 - 1)[bit_of] * signs
+            if known is not None:
+                expected = np.where(known, expected, 0.0)
             norm = float(np.linalg.norm(cells) * np.linalg.norm(expected))
             confidence = max(0.0, float((cells * expected).sum()) / norm) if norm else 0.0
-            found = payload is not None and (bits is hard or confidence >= CHASE_CONFIDENCE)
+            found = payload is not None and (bits is hard or confidence >= chase_confidence)
             reading = WatermarkReading(found, payload if found else None, raw, round(confidence, 4))
             if best is None or (reading.found, reading.confidence) > (best.found, best.confidence):
                 best = reading
@@ -320,10 +339,40 @@ def _read_video(path: Path) -> WatermarkReading:
         raise MediaError("The video has no frames.")
     # A master has no visible mark, a delivery has: read it both ways, keep what checks out.
     plain = _reading(_combine(windows, still, masked=False), (1,))
+    if not plain.found:
+        masked = _reading(_combine(windows, still, masked=True), (1,))
+        if (masked.found, masked.confidence) > (False, plain.confidence):
+            plain = masked
     if plain.found:
+        end = duration if duration > 0 else (t if start is not None else 0.0)
+        return replace(
+            plain, start=0.0, end=round(end, 3), speed=1.0, offset=0.0, geometry="whole frame"
+        )
+    # Not where the plain reader looks: an edited copy (trimmed, spliced, re-timed, cropped,
+    # reframed, mirrored)? The search decodes the file again, only for files that failed.
+    readings: list[WatermarkReading] = []
+
+    def decodes(found: Found) -> bool:
+        # the search's sign may be the sequence's mirror image: read the picture both ways
+        for cells in (found.cells, -found.cells):
+            reading = _reading(cells, (1,), found.known, SEARCH_CONFIDENCE)
+            if reading.found:
+                readings.append(reading)
+                return True
+        return False
+
+    found = search_video(path, decodes)
+    if found is None or not readings:
         return plain
-    masked = _reading(_combine(windows, still, masked=True), (1,))
-    return masked if (masked.found, masked.confidence) > (False, plain.confidence) else plain
+    searched = readings[-1]
+    return replace(
+        searched,
+        start=round(found.start, 3),
+        end=round(found.end, 3),
+        speed=round(found.speed, 3),
+        offset=round(found.offset, 3),
+        geometry=found.geometry,
+    )
 
 
 def _combine(windows: list[_Window], still: list[np.ndarray], *, masked: bool) -> np.ndarray:
