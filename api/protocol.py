@@ -269,6 +269,21 @@ def check_fps(fields: dict[str, Any]) -> None:
         )
 
 
+def check_n(fields: dict[str, Any]) -> None:
+    """Sora's create makes one video; several takes are several creates. An ``n`` other
+    than 1 is refused rather than quietly ignored."""
+    n = fields.get("n")
+    if n is None or n == "":
+        return
+    if isinstance(n, bool) or str(n).strip() != "1":
+        raise ApiError(
+            400,
+            "Each create makes one video: 'n' must be 1 (send one create per video).",
+            param="n",
+            code="invalid_value",
+        )
+
+
 def spec_from(fields: dict[str, Any]) -> GenerationSpec:
     """The spec a create asks for (before the one validator checks it). No reference yet."""
     prompt = _text(fields, "prompt")
@@ -277,6 +292,7 @@ def spec_from(fields: dict[str, Any]) -> GenerationSpec:
     provider, model = provider_model_from(fields)
     resolution, aspect_ratio = frame_from(fields)
     check_fps(fields)
+    check_n(fields)
     return GenerationSpec(
         prompt=prompt,
         resolution=resolution,

@@ -186,6 +186,8 @@ def test_the_gateway_dialect_is_refused_when_it_cannot_be_honoured(studio, key):
         ({"duration": 4.5}, "duration"),
         ({"duration": 8, "seconds": "4"}, "duration"),
         ({"fps": 30}, "fps"),
+        ({"n": 2}, "n"),  # one video per create: several takes are several creates
+        ({"n": "4"}, "n"),
     ]:
         with pytest.raises(openai.BadRequestError) as caught:
             client.videos.create(prompt="a", extra_body=extra)
@@ -197,7 +199,13 @@ def test_the_gateway_dialect_is_honoured(studio, user, key):
     client = sdk(studio, key)
     video = client.videos.create(
         prompt="a kite",
-        extra_body={"resolution": "480p", "aspect_ratio": "1:1", "duration": 2, "fps": 24},
+        extra_body={
+            "resolution": "480p",
+            "aspect_ratio": "1:1",
+            "duration": 2,
+            "fps": 24,
+            "n": 1,
+        },
     )
     assert video.size == "480x480" and video.seconds == "2" and video.status == "queued"
     generation = Generation.objects.get()

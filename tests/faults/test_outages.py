@@ -99,7 +99,7 @@ def _reached(generation: Any, *states: str):
 @pytest.mark.xfail(
     reason="found in this issue, not yet fixed: after a restart of a Redis that saved nothing,"
     " the job did not end within 240 s on a loaded machine (recovery path to be traced)",
-    strict=False,
+    run=False,  # it would spend its whole 240 s wait in every CI run
 )
 def test_redis_restarted_mid_job(own_redis, start_worker, user):
     start_worker()
