@@ -29,6 +29,17 @@ def test_compose_runs_web_worker_beat_postgres_and_redis():
     assert services["db"]["healthcheck"] and services["redis"]["healthcheck"]
 
 
+def test_compose_writes_no_password_of_its_own():
+    """The database's and MinIO's passwords come from docker/.env, or compose refuses to
+    start: none is in the repo for an operator to forget to change."""
+    services = _compose()["services"]
+    assert ":?" in services["db"]["environment"]["POSTGRES_PASSWORD"]
+    for name in ("web", "worker", "beat"):
+        env = services[name]["environment"]
+        assert "${POSTGRES_PASSWORD:?" in env["DATABASE_URL"], name
+        assert ":?" in env["AWS_SECRET_ACCESS_KEY"], name
+
+
 def test_compose_commands_name_real_modules_and_queues():
     services = _compose()["services"]
     worker = shlex.split(services["worker"]["command"])

@@ -71,15 +71,34 @@ def test_each_https_setting_can_be_turned_off_from_the_environment():
     assert json.loads(done.stdout.strip().splitlines()[-1])[1:5] == [False, 0, False, False]
 
 
+def _interpolate(value: str, given: dict[str, str]) -> str:
+    """Compose's ``${NAME}``, ``${NAME:-default}`` and ``${NAME:?error}``."""
+
+    def one(match: re.Match[str]) -> str:
+        name, kind, rest = match.group(1), match.group(2), match.group(3) or ""
+        if given.get(name):
+            return given[name]
+        assert kind != "?", f"compose would refuse to start: {rest}"
+        return rest if kind == "-" else ""
+
+    return re.sub(r"\$\{(\w+)(?::([?-])([^}]*))?\}", one, value)
+
+
 def test_check_deploy_is_clean_for_the_compose_configuration():
     """docker/.env made from the example (with its SECRET_KEY filled in), then the compose
     file's own environment on top, as `docker compose` does."""
     example = dict(
         re.findall(r"^([A-Z_]+)=(.*)$", (ROOT / "docker/.env.example").read_text(), re.M)
     )
+    # The operator fills in the required secrets; compose then interpolates its own file.
+    given = {**example, "SECRET_KEY": _key(), "POSTGRES_PASSWORD": "pg-pass"}
+    given["MINIO_ROOT_PASSWORD"] = "minio-pass"
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    environment = {k: str(v) for k, v in compose["services"]["web"]["environment"].items()}
-    env = _env(**{**example, "SECRET_KEY": _key(), **environment})
+    environment = {
+        k: _interpolate(str(v), given) for k, v in compose["services"]["web"]["environment"].items()
+    }
+    assert environment["DATABASE_URL"] == "postgres://studio:pg-pass@db:5432/studio"
+    env = _env(**{**given, **environment})
     done = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "System check identified no issues" in done.stdout
