@@ -64,12 +64,9 @@ def serve_file(
         streamed = StreamingHttpResponse(
             bucket.read_range(field_file.name or "", 0, size - 1), content_type=content_type
         )
-        streamed["Content-Length"] = str(size)
         if download_name:
             streamed["Content-Disposition"] = f'attachment; filename="{download_name}"'
-        streamed["Accept-Ranges"] = "bytes"
-        streamed["Cache-Control"] = "private, max-age=3600"
-        return streamed
+        return _whole(streamed, size)
     if not match or (not match[1] and not match[2]):
         whole = FileResponse(
             field_file.open("rb"),
@@ -77,9 +74,7 @@ def serve_file(
             as_attachment=bool(download_name),
             filename=download_name or "",
         )
-        whole["Accept-Ranges"] = "bytes"
-        whole["Cache-Control"] = "private, max-age=3600"
-        return whole
+        return _whole(whole)
     bounds = _bounds(match, size)
     if bounds is None:
         return _unsatisfiable(size)
@@ -97,16 +92,23 @@ def serve_bytes(request: HttpRequest, data: bytes, *, content_type: str) -> Http
     size = len(data)
     match = _RANGE.match(request.headers.get("Range", "").strip())
     if not match or (not match[1] and not match[2]):
-        whole = StreamingHttpResponse(_chunks(data, 0, size - 1), content_type=content_type)
-        whole["Content-Length"] = str(size)
-        whole["Accept-Ranges"] = "bytes"
-        whole["Cache-Control"] = "private, max-age=3600"
-        return whole
+        streamed = StreamingHttpResponse(_chunks(data, 0, size - 1), content_type=content_type)
+        return _whole(streamed, size)
     bounds = _bounds(match, size)
     if bounds is None:
         return _unsatisfiable(size)
     start, end = bounds
     return _partial(_chunks(data, start, end), start, end, size, content_type)
+
+
+def _whole(response: HttpResponseBase, size: int | None = None) -> HttpResponseBase:
+    """A whole-file answer: its length (where the response cannot know it), and the
+    headers that say ranges are welcome and the viewer's browser may keep it an hour."""
+    if size is not None:
+        response["Content-Length"] = str(size)
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 def _bounds(match: re.Match[str], size: int) -> tuple[int, int] | None:
