@@ -3,6 +3,8 @@ streaming an output URL to disk, for every hosted backend."""
 
 from __future__ import annotations
 
+import email.utils
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -44,7 +46,8 @@ def never_sent(exc: BaseException) -> bool:
 
 
 def header_seconds(headers: Mapping[str, str], *names: str) -> float | None:
-    """The first of the named headers as seconds (``*-ms`` in milliseconds)."""
+    """The first of the named headers as seconds: ``*-ms`` in milliseconds, ``retry-after``
+    in seconds or as an HTTP date; a value that is neither is skipped."""
     for name in names:
         value = headers.get(name)
         if not value:
@@ -52,8 +55,16 @@ def header_seconds(headers: Mapping[str, str], *names: str) -> float | None:
         try:
             number = float(value)
         except ValueError:
-            continue
-        return max(0.0, number / 1000 if name.endswith("-ms") else number)
+            if name != "retry-after":
+                continue
+            try:
+                number = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+            except (TypeError, ValueError):  # neither a number nor a date
+                continue
+        else:
+            if name.endswith("-ms"):
+                number /= 1000
+        return max(0.0, number)
     return None
 
 

@@ -4,8 +4,6 @@ transient, permanent and moderation (and whether a failed create can have made a
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Mapping
 
 import httpx2
@@ -19,6 +17,7 @@ from providers.base import (
     ProviderError,
     TransientError,
 )
+from providers.hosted.http import header_seconds
 
 MODERATION_CODES = frozenset({"sentinel_block", "moderation_blocked", "content_policy_violation"})
 TRANSIENT_STATUSES = frozenset({408, 409, 429})
@@ -112,27 +111,6 @@ def frame_of(size: str) -> str | None:
     if resolution is None or ratio is None:
         return None
     return f"{resolution} {ratio}"
-
-
-def header_seconds(headers: Mapping[str, str], *names: str) -> float | None:
-    """The first of the named headers as seconds: ``*-ms`` in milliseconds, ``retry-after``
-    in seconds or as an HTTP date."""
-    for name in names:
-        value = headers.get(name)
-        if not value:
-            continue
-        try:
-            number = float(value)
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if name == "retry-after" else None
-            if parsed is None:
-                continue
-            number = parsed.timestamp() - time.time()
-        else:
-            if name.endswith("-ms"):
-                number /= 1000
-        return max(0.0, number)
-    return None
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:

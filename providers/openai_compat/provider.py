@@ -66,6 +66,7 @@ from providers.base import (
     TransientError,
     nothing_taken,
 )
+from providers.hosted.http import header_seconds
 from providers.openai_compat import schedule
 from providers.openai_compat.config import EndpointConfig
 from providers.openai_compat.content import check_is_video, is_image
@@ -75,7 +76,6 @@ from providers.openai_compat.protocol import (
     MODERATION_CODES,
     error_fields,
     frame_of,
-    header_seconds,
     nothing_made,
     progress_percent,
     status_state,
