@@ -18,6 +18,8 @@ repeated submission finds the same job.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import logging
 import os
@@ -129,6 +131,11 @@ class _Lease:
         RenderLease.objects.filter(job_id=self.job_id, holder=self.holder).update(holder="")
 
 
+# A render that could not be saved because the storage is full (the job's error code
+# becomes ``storage_full``, as a download's does).
+STORAGE_FULL = "Studio's storage is full: the render could not be saved."
+
+
 def _checked(job_id: str) -> str:
     if not job_id.startswith("offline-") or "/" in job_id or ".." in job_id:
         raise PermanentError("Unknown offline job.", code="not_found")
@@ -143,12 +150,17 @@ def _job(job_id: str) -> RenderLease:
 
 
 def _store(path: Path, name: str) -> str:
-    """Upload a local file to storage; returns the name it was stored under."""
+    """Upload a local file to storage; returns the name it was stored under. A save that
+    fails part-way (the disk is full) leaves no partial file behind."""
+    existed = default_storage.exists(name)
     try:
         with path.open("rb") as f:
             return str(default_storage.save(name, File(f)))
     except Exception:
         metrics.count("storage_errors", operation="save")
+        if not existed:
+            with contextlib.suppress(Exception):
+                default_storage.delete(name)
         raise
 
 
@@ -221,7 +233,10 @@ class OfflineProvider(Provider):
         if job.state == Lease.COMPLETED:
             return JobStatus(JobState.COMPLETED, progress=100)
         if job.state == Lease.FAILED:
-            return JobStatus(JobState.FAILED, error_message=job.error or "Render failed.")
+            code = "storage_full" if job.error == STORAGE_FULL else ""
+            return JobStatus(
+                JobState.FAILED, error_code=code, error_message=job.error or "Render failed."
+            )
         if job.state == Lease.CANCELED:
             return JobStatus(JobState.CANCELED)
         self._restart_if_stalled(job)
@@ -360,7 +375,9 @@ class OfflineProvider(Provider):
             log.exception("offline job %s failed", job_id)
             for name in stored:
                 default_storage.delete(name)
-            lease.end(state=Lease.FAILED, error=f"The renderer failed: {exc}"[:500])
+            full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+            error = STORAGE_FULL if full else f"The renderer failed: {exc}"
+            lease.end(state=Lease.FAILED, error=error[:500])
             return
 
     def _backdrop(self, scratch: Path, job: RenderLease) -> Path | None:

