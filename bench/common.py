@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,3 +43,25 @@ def start_worker(var: Path, tree: Path = ROOT) -> subprocess.Popen[bytes]:
             raise SystemExit(f"the worker did not start:\n{log_path.read_text()[-2000:]}")
         time.sleep(0.1)
     return worker
+
+
+@contextmanager
+def revision_trees(revs: list[str], tmp: Path) -> Iterator[dict[str, Path]]:
+    """Each revision checked out in a temporary git worktree under ``tmp`` ("." is this
+    working tree), removed again however the bench ends."""
+    trees: dict[str, Path] = {}
+    try:
+        for rev in revs:
+            if rev == ".":
+                trees[rev] = ROOT
+                continue
+            tree = tmp / rev.replace("/", "-")
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", "-q", str(tree), rev], cwd=ROOT, check=True
+            )
+            trees[rev] = tree
+        yield trees
+    finally:
+        for rev, tree in trees.items():
+            if rev != ".":
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT)

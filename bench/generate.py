@@ -29,6 +29,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import revision_trees  # noqa: E402
+
 BEFORE = "e24ec67"
 PHASES = ("submit", "render+wait", "download", "finish")
 
@@ -130,33 +134,21 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--broker", default="", help="redis://...; default: the embedded one")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="studio-generate-") as tmp:
-        trees: dict[str, Path] = {}
-        for rev in args.revs:
-            if rev == ".":
-                trees[rev] = ROOT
-                continue
-            tree = Path(tmp) / rev.replace("/", "-")
-            subprocess.run(
-                ["git", "worktree", "add", "--detach", "-q", str(tree), rev], cwd=ROOT, check=True
-            )
-            trees[rev] = tree
+    with (
+        tempfile.TemporaryDirectory(prefix="studio-generate-") as tmp,
+        revision_trees(args.revs, Path(tmp)) as trees,
+    ):
         rows: dict[str, list[dict[str, float]]] = {rev: [] for rev in args.revs}
-        try:
-            for run in range(args.runs):
-                for rev, tree in trees.items():
-                    (row,) = _child(tree, 1, args)
-                    rows[rev].append(row)
-                    phases = ", ".join(f"{p} {row[p]:.2f}" for p in PHASES)
-                    print(
-                        f"run {run + 1} {rev}: generate→done {row['total']:.2f} s, bare render "
-                        f"{row['bare']:.2f} s, ratio {row['total'] / row['bare']:.2f} ({phases})",
-                        flush=True,
-                    )
-        finally:
+        for run in range(args.runs):
             for rev, tree in trees.items():
-                if rev != ".":
-                    subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT)
+                (row,) = _child(tree, 1, args)
+                rows[rev].append(row)
+                phases = ", ".join(f"{p} {row[p]:.2f}" for p in PHASES)
+                print(
+                    f"run {run + 1} {rev}: generate→done {row['total']:.2f} s, bare render "
+                    f"{row['bare']:.2f} s, ratio {row['total'] / row['bare']:.2f} ({phases})",
+                    flush=True,
+                )
     broker = args.broker or "embedded (filesystem broker, SQLite)"
     print(
         f"\n{args.seconds} s {args.resolution}, {broker}, median of {args.runs}"

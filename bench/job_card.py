@@ -42,6 +42,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import revision_trees  # noqa: E402
+
 BEFORE = "e24ec67"
 POLL_TIMEOUT = 10.0
 SECRET = "bench-requests-secret-key-not-for-production"
@@ -299,67 +303,55 @@ def main() -> None:
         raise SystemExit("Set DATABASE_URL to a PostgreSQL database (created if missing).")
     _create_database(os.environ["DATABASE_URL"])
     random.seed(17)
-    with tempfile.TemporaryDirectory(prefix="studio-requests-") as tmp:
-        trees: dict[str, Path] = {}
-        for rev in args.revs:
-            if rev == ".":
-                trees[rev] = ROOT
-                continue
-            tree = Path(tmp) / rev.replace("/", "-")
-            subprocess.run(
-                ["git", "worktree", "add", "--detach", "-q", str(tree), rev], cwd=ROOT, check=True
-            )
-            trees[rev] = tree
+    with (
+        tempfile.TemporaryDirectory(prefix="studio-requests-") as tmp,
+        revision_trees(args.revs, Path(tmp)) as trees,
+    ):
         rows: dict[str, list[dict[str, float]]] = {rev: [] for rev in args.revs}
-        try:
-            pairs: dict[str, list[list[str]]] = {}
+        pairs: dict[str, list[list[str]]] = {}
+        for rev, tree in trees.items():
+            done = subprocess.run(
+                [sys.executable, "-c", SETUP, str(args.creators)],
+                cwd=tree,
+                env={**_env(tree), "STUDIO_VAR_DIR": tmp},
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode:
+                raise SystemExit(done.stderr[-3000:])
+            pairs[rev] = json.loads(done.stdout.strip().splitlines()[-1])
+        for run in range(args.runs):
             for rev, tree in trees.items():
-                done = subprocess.run(
-                    [sys.executable, "-c", SETUP, str(args.creators)],
-                    cwd=tree,
-                    env={**_env(tree), "STUDIO_VAR_DIR": tmp},
-                    capture_output=True,
-                    text=True,
-                )
-                if done.returncode:
-                    raise SystemExit(done.stderr[-3000:])
-                pairs[rev] = json.loads(done.stdout.strip().splitlines()[-1])
-            for run in range(args.runs):
-                for rev, tree in trees.items():
-                    server = Server(tree, args.workers, args.threads, Path(tmp))
-                    try:
-                        asyncio.run(_back_to_back(server.port, pairs[rev], 200))  # warm up
-                        cpu = server.cpu()
-                        polls = asyncio.run(_back_to_back(server.port, pairs[rev], args.polls))
-                        per_poll = (server.cpu() - cpu) / polls
-                        cpu = server.cpu()
-                        latencies, errors = asyncio.run(
-                            _load(server.port, pairs[rev], args.seconds, args.interval)
-                        )
-                        load_cpu = (server.cpu() - cpu) / max(1, len(latencies))
-                    finally:
-                        server.stop()
-                    row = {
-                        "cpu_ms": per_poll * 1000,
-                        "load_cpu_ms": load_cpu * 1000,
-                        "p50": _percentile(latencies, 0.5) * 1000,
-                        "p99": _percentile(latencies, 0.99) * 1000,
-                        "max": max(latencies) * 1000,
-                        "errors": errors,
-                        "polls": len(latencies),
-                    }
-                    rows[rev].append(row)
-                    print(
-                        f"run {run + 1} {rev}: {row['cpu_ms']:.2f} ms CPU per poll back to back; "
-                        f"{args.creators} creators: p50 {row['p50']:.0f} ms, p99 "
-                        f"{row['p99']:.0f} ms, max {row['max']:.0f} ms, {errors} errors in "
-                        f"{len(latencies)} polls, {row['load_cpu_ms']:.2f} ms CPU per poll",
-                        flush=True,
+                server = Server(tree, args.workers, args.threads, Path(tmp))
+                try:
+                    asyncio.run(_back_to_back(server.port, pairs[rev], 200))  # warm up
+                    cpu = server.cpu()
+                    polls = asyncio.run(_back_to_back(server.port, pairs[rev], args.polls))
+                    per_poll = (server.cpu() - cpu) / polls
+                    cpu = server.cpu()
+                    latencies, errors = asyncio.run(
+                        _load(server.port, pairs[rev], args.seconds, args.interval)
                     )
-        finally:
-            for rev, tree in trees.items():
-                if rev != ".":
-                    subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT)
+                    load_cpu = (server.cpu() - cpu) / max(1, len(latencies))
+                finally:
+                    server.stop()
+                row = {
+                    "cpu_ms": per_poll * 1000,
+                    "load_cpu_ms": load_cpu * 1000,
+                    "p50": _percentile(latencies, 0.5) * 1000,
+                    "p99": _percentile(latencies, 0.99) * 1000,
+                    "max": max(latencies) * 1000,
+                    "errors": errors,
+                    "polls": len(latencies),
+                }
+                rows[rev].append(row)
+                print(
+                    f"run {run + 1} {rev}: {row['cpu_ms']:.2f} ms CPU per poll back to back; "
+                    f"{args.creators} creators: p50 {row['p50']:.0f} ms, p99 "
+                    f"{row['p99']:.0f} ms, max {row['max']:.0f} ms, {errors} errors in "
+                    f"{len(latencies)} polls, {row['load_cpu_ms']:.2f} ms CPU per poll",
+                    flush=True,
+                )
     print(
         f"\n{args.creators} creators polling every {args.interval:g} s for {args.seconds:g} s, "
         f"gunicorn gthread {args.workers}x{args.threads}, median of {args.runs}"

@@ -27,6 +27,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import revision_trees  # noqa: E402
+
 BEFORE = "e24ec67"
 
 CHILD = r"""
@@ -97,34 +101,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
-    with tempfile.TemporaryDirectory(prefix="studio-render-") as tmp:
-        trees: dict[str, Path] = {}
-        for rev in args.revs:
-            if rev == ".":
-                trees[rev] = ROOT
-                continue
-            tree = Path(tmp) / rev.replace("/", "-")
-            subprocess.run(
-                ["git", "worktree", "add", "--detach", "-q", str(tree), rev], cwd=ROOT, check=True
-            )
-            trees[rev] = tree
+    with (
+        tempfile.TemporaryDirectory(prefix="studio-render-") as tmp,
+        revision_trees(args.revs, Path(tmp)) as trees,
+    ):
         rows: dict[str, list[dict[str, float]]] = {rev: [] for rev in args.revs}
-        try:
-            for run in range(args.runs):
-                for rev, tree in trees.items():
-                    row = _measure(tree, width, height, args.seconds, Path(tmp) / "card.mp4")
-                    rows[rev].append(row)
-                    print(
-                        f"run {run + 1} {rev}: render {row['render_cpu']:.2f} s CPU "
-                        f"({row['render_wall']:.2f} s wall), bare encode {row['bare_cpu']:.2f} s "
-                        f"CPU ({row['bare_wall']:.2f} s wall), encode of its own frames "
-                        f"{row['own_cpu']:.2f} s CPU, {int(row['frames'])} frames",
-                        flush=True,
-                    )
-        finally:
+        for run in range(args.runs):
             for rev, tree in trees.items():
-                if rev != ".":
-                    subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT)
+                row = _measure(tree, width, height, args.seconds, Path(tmp) / "card.mp4")
+                rows[rev].append(row)
+                print(
+                    f"run {run + 1} {rev}: render {row['render_cpu']:.2f} s CPU "
+                    f"({row['render_wall']:.2f} s wall), bare encode {row['bare_cpu']:.2f} s "
+                    f"CPU ({row['bare_wall']:.2f} s wall), encode of its own frames "
+                    f"{row['own_cpu']:.2f} s CPU, {int(row['frames'])} frames",
+                    flush=True,
+                )
     print(
         f"\n{args.seconds:g} s {args.size} at 24 fps, median of {args.runs}"
         f"\n{'revision':<10} {'render CPU':>11} {'bare CPU':>9} {'ratio CPU':>10} "
