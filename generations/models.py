@@ -172,7 +172,8 @@ class Generation(models.Model):
         """A short fingerprint of what the job card shows that can change while it polls
         (state, progress, the waiting hint, the provider's note, the error). The card sends
         it back with each poll; an unchanged card is answered 204 (htmx swaps nothing),
-        so most polls render no template."""
+        so most polls render no template. Anything new the card shows must join it, or
+        the card would not refresh when that changes."""
         shown = "\x1f".join(
             (
                 self.state,
